@@ -161,11 +161,18 @@ func Parse(file string, src []byte) ([]Object, ErrorList) {
 	}
 	var objs []Object
 	for _, body := range docs {
-		o, e := decodeObject(file, body)
+		o, e := DecodeObject(file, body)
 		errs = append(errs, e...)
-		if o != nil {
-			objs = append(objs, o)
+		if o == nil {
+			continue
 		}
+		if o.GetMeta().Name == "" {
+			if len(e) == 0 {
+				errs = append(errs, yamldecode.Error{Pos: o.GetMeta().Source().At("name"), Msg: "name must not be empty"})
+			}
+			continue
+		}
+		objs = append(objs, o)
 	}
 	return objs, errs
 }
@@ -214,8 +221,9 @@ func syntaxError(file string, err error) yamldecode.Error {
 	return yamldecode.Error{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "YAML syntax error: " + err.Error()}
 }
 
-// decodeObject decodes one document into the object its kind names.
-func decodeObject(file string, body ast.Node) (Object, ErrorList) {
+// DecodeObject decodes one document into the object its kind names. It
+// returns nil only when the kind cannot be told.
+func DecodeObject(file string, body ast.Node) (Object, ErrorList) {
 	m, ok := body.(*ast.MappingNode)
 	if !ok {
 		return nil, ErrorList{{Pos: yamldecode.PosOf(file, body), Msg: "a twin document must be a mapping with kind and name"}}
@@ -248,9 +256,6 @@ func decodeObject(file string, body ast.Node) (Object, ErrorList) {
 	})
 	obj.GetMeta().Kind = k.Name
 	obj.GetMeta().SetSource(src)
-	if obj.GetMeta().Name == "" {
-		return nil, errs
-	}
 	return obj, errs
 }
 

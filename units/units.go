@@ -238,3 +238,28 @@ func (p *Percent) UnmarshalText(t []byte) error {
 	*p = v
 	return err
 }
+
+// Short prints a rate rounded to three significant digits for reading
+// (33.3krps, 950rps); String keeps the exact value.
+func (r Rate) Short() string {
+	v := float64(r)
+	for _, u := range rateUnits {
+		if v >= u.factor {
+			return strconv.FormatFloat(roundSig(v/u.factor, 3), 'f', -1, 64) + u.suffix
+		}
+	}
+	return strconv.FormatFloat(roundSig(v, 3), 'f', -1, 64) + "rps"
+}
+
+func roundSig(v float64, digits int) float64 {
+	if v == 0 {
+		return 0
+	}
+	scale := math.Pow(10, float64(digits)-math.Ceil(math.Log10(math.Abs(v))))
+	return math.Round(v*scale) / scale
+}
+
+// Short prints a percentage with at most one decimal (33.3%).
+func (p Percent) Short() string {
+	return strconv.FormatFloat(math.Round(float64(p)*1000)/10, 'f', -1, 64) + "%"
+}

@@ -1,0 +1,412 @@
+// Package change is how a twin changes: change sets (from a YAML change
+// file, an operator command or the diff of two twins), their pure
+// application to a snapshot, and the blast radius that application reports.
+package change
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/preflight-sh/preflight/twin"
+	"github.com/preflight-sh/preflight/yamldecode"
+)
+
+// Operation kinds.
+const (
+	OpAdd    = "add"    // add a whole object
+	OpRemove = "remove" // remove objects, or one list element / map entry
+	OpSet    = "set"    // assign values at field paths
+	OpPatch  = "patch"  // merge a mapping into objects (lists are replaced)
+)
+
+// ChangeSet is a proposed change: who wants it and why, and the ordered
+// operations that make it.
+type ChangeSet struct {
+	Title      string      `json:"title,omitempty"`
+	Author     string      `json:"author,omitempty"`
+	Ticket     string      `json:"ticket,omitempty"`
+	Reason     string      `json:"reason,omitempty"`
+	Operations []Operation `json:"operations"`
+	// Source names where the change came from (a file or "command").
+	Source string `json:"source,omitempty"`
+}
+
+// Operation is one step of a change set. It addresses objects of one kind
+// by name, or by selector (optionally limited to Count of the matches).
+type Operation struct {
+	Op       string     `json:"op"`
+	Kind     string     `json:"kind"`
+	Name     string     `json:"name,omitempty"`
+	Selector Selector   `json:"selector,omitempty"`
+	Count    int        `json:"count,omitempty"`
+	Path     string     `json:"path,omitempty"`
+	Fields   []FieldSet `json:"fields,omitempty"`
+	Patch    *Value     `json:"patch,omitempty"`
+	Object   *Value     `json:"object,omitempty"`
+	// Command is the operator command this operation was compiled from.
+	Command string `json:"command,omitempty"`
+	// Pos is where the operation was written.
+	Pos twin.Pos `json:"-"`
+}
+
+// FieldSet assigns Value at Path.
+type FieldSet struct {
+	Path  string `json:"path"`
+	Value Value  `json:"value"`
+}
+
+// Value is a YAML value carried by an operation, kept as a syntax tree so
+// it is decoded into the target field's own type (with positions) when the
+// change is applied.
+type Value struct {
+	Node ast.Node
+	File string
+}
+
+// MarshalJSON renders the value as plain JSON data.
+func (v Value) MarshalJSON() ([]byte, error) {
+	var out any
+	if err := yaml.NodeToValue(v.Node, &out); err != nil {
+		return nil, err
+	}
+	return yaml.MarshalContext(nil, out, yaml.JSON())
+}
+
+// ParseValue parses YAML text (a scalar, list or mapping) into a Value.
+func ParseValue(file, text string) (Value, error) {
+	docs, errs := twin.ParseDocuments(file, []byte(text))
+	if len(errs) > 0 {
+		return Value{}, errs
+	}
+	if len(docs) != 1 {
+		return Value{}, fmt.Errorf("%s: expected one value", file)
+	}
+	return Value{Node: docs[0], File: file}, nil
+}
+
+// MaxFileSize is the largest change file read.
+const MaxFileSize = 16 << 20
+
+// LoadFile reads a change file.
+func LoadFile(path string) (*ChangeSet, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading change file: %w", err)
+	}
+	return ParseFile(path, src)
+}
+
+// fileHeader is the fixed part of a change file. Operations are read by
+// hand because their values are kept as syntax trees.
+type fileHeader struct {
+	Title    string   `json:"title,omitempty"`
+	Author   string   `json:"author,omitempty"`
+	Ticket   string   `json:"ticket,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Commands []string `json:"commands,omitempty"`
+}
+
+type fileOp struct {
+	Op    string `json:"op"`
+	Kind  string `json:"kind,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Count int    `json:"count,omitempty"`
+	Path  string `json:"path,omitempty"`
+}
+
+// ParseFile parses a change file: metadata (title, author, ticket, reason),
+// then operations, and/or commands (operator one-liners compiled to
+// operations, applied after the operations). Every problem is reported.
+func ParseFile(file string, src []byte) (*ChangeSet, error) {
+	if len(src) > MaxFileSize {
+		return nil, yamldecode.ErrorList{{Pos: twin.Pos{File: file}, Msg: fmt.Sprintf("change file is %d bytes; the limit is %d", len(src), MaxFileSize)}}
+	}
+	docs, errs := twin.ParseDocuments(file, src)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if len(docs) != 1 {
+		return nil, yamldecode.ErrorList{{Pos: twin.Pos{File: file, Line: 1, Col: 1}, Msg: "a change file holds exactly one YAML document with title, author, ticket, reason and operations or commands"}}
+	}
+	root, ok := docs[0].(*ast.MappingNode)
+	if !ok {
+		return nil, yamldecode.ErrorList{{Pos: yamldecode.PosOf(file, docs[0]), Msg: "a change file must be a mapping with title, author, ticket, reason and operations or commands"}}
+	}
+	var hdr fileHeader
+	errs = yamldecode.Decode(root, &hdr, yamldecode.Options{File: file, Skip: map[string]bool{"operations": true}})
+	cs := &ChangeSet{Title: hdr.Title, Author: hdr.Author, Ticket: hdr.Ticket, Reason: hdr.Reason, Source: file}
+	var opsNode ast.Node
+	var cmdNodes []ast.Node
+	for _, mv := range root.Values {
+		k, _ := yamldecode.ScalarText(mv.Key)
+		switch k {
+		case "operations":
+			opsNode = mv.Value
+		case "commands":
+			if s, ok := mv.Value.(*ast.SequenceNode); ok {
+				cmdNodes = s.Values
+			}
+		}
+	}
+	if opsNode != nil {
+		seq, ok := opsNode.(*ast.SequenceNode)
+		if !ok {
+			errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, opsNode), Msg: "operations must be a list"})
+		} else {
+			for _, n := range seq.Values {
+				op, e := parseOp(file, n)
+				errs = append(errs, e...)
+				if op != nil {
+					cs.Operations = append(cs.Operations, *op)
+				}
+			}
+		}
+	}
+	for i, c := range hdr.Commands {
+		ops, err := CompileAt(c, yamldecode.PosOf(file, cmdNodes[i]))
+		if err != nil {
+			errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, cmdNodes[i]), Msg: err.Error()})
+			continue
+		}
+		cs.Operations = append(cs.Operations, ops...)
+	}
+	if len(cs.Operations) == 0 && len(errs) == 0 {
+		errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, root), Msg: "the change has no operations: add operations: or commands:"})
+	}
+	errs.Sort()
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return cs, nil
+}
+
+func parseOp(file string, n ast.Node) (*Operation, yamldecode.ErrorList) {
+	m, ok := n.(*ast.MappingNode)
+	if !ok {
+		return nil, yamldecode.ErrorList{{Pos: yamldecode.PosOf(file, n), Msg: "an operation must be a mapping with op, kind and name or selector"}}
+	}
+	var fo fileOp
+	skip := map[string]bool{"selector": true, "fields": true, "patch": true, "object": true}
+	errs := yamldecode.Decode(m, &fo, yamldecode.Options{File: file, Skip: skip})
+	op := &Operation{Op: fo.Op, Kind: fo.Kind, Name: fo.Name, Count: fo.Count, Path: fo.Path, Pos: yamldecode.PosOf(file, m)}
+	bad := func(at ast.Node, format string, args ...any) {
+		errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, at), Msg: fmt.Sprintf(format, args...)})
+	}
+	present := map[string]ast.Node{}
+	for _, mv := range m.Values {
+		k, _ := yamldecode.ScalarText(mv.Key)
+		present[k] = mv.Value
+		switch k {
+		case "selector":
+			sel, err := selectorFromNode(mv.Value)
+			if err != nil {
+				bad(mv.Value, "%v", err)
+			}
+			op.Selector = sel
+		case "fields":
+			fm, ok := mv.Value.(*ast.MappingNode)
+			if !ok {
+				bad(mv.Value, "fields must be a mapping of field path to value, e.g. state: drained")
+				continue
+			}
+			for _, f := range fm.Values {
+				p, _ := yamldecode.ScalarText(f.Key)
+				if _, err := parsePath(p); err != nil {
+					bad(f.Key, "%v", err)
+				}
+				op.Fields = append(op.Fields, FieldSet{Path: p, Value: Value{Node: f.Value, File: file}})
+			}
+		case "patch":
+			if _, ok := mv.Value.(*ast.MappingNode); !ok {
+				bad(mv.Value, "patch must be a mapping of fields to merge into the object")
+			}
+			op.Patch = &Value{Node: mv.Value, File: file}
+		case "object":
+			if _, ok := mv.Value.(*ast.MappingNode); !ok {
+				bad(mv.Value, "object must be a twin document (a mapping with kind and name)")
+			}
+			op.Object = &Value{Node: mv.Value, File: file}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if err := op.check(); err != nil {
+		bad(m, "%v", err)
+		return nil, errs
+	}
+	return op, nil
+}
+
+// check reports an operation whose parts do not fit its op.
+func (op *Operation) check() error {
+	switch op.Op {
+	case OpAdd:
+		if op.Object == nil {
+			return fmt.Errorf("op add needs object: (the whole twin document to add)")
+		}
+		if op.Name != "" || len(op.Selector) > 0 || len(op.Fields) > 0 || op.Patch != nil {
+			return fmt.Errorf("op add takes only object:")
+		}
+		return nil
+	case OpRemove, OpSet, OpPatch:
+	default:
+		msg := fmt.Sprintf("unknown op %q", op.Op)
+		if s := yamldecode.Suggest(op.Op, []string{OpAdd, OpRemove, OpSet, OpPatch}); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return fmt.Errorf("%s: ops are add, remove, set, patch", msg)
+	}
+	k, ok := twin.LookupKind(op.Kind)
+	if !ok {
+		msg := fmt.Sprintf("unknown kind %q", op.Kind)
+		if s := yamldecode.Suggest(op.Kind, twin.KindNames()); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	op.Kind = k.Name
+	if (op.Name == "") == (len(op.Selector) == 0) {
+		return fmt.Errorf("op %s needs exactly one of name: or selector:", op.Op)
+	}
+	if op.Count < 0 {
+		return fmt.Errorf("count must not be negative")
+	}
+	if op.Count > 0 && len(op.Selector) == 0 {
+		return fmt.Errorf("count limits a selector; with name: it has no meaning")
+	}
+	switch op.Op {
+	case OpSet:
+		if len(op.Fields) == 0 {
+			return fmt.Errorf("op set needs fields: (field path: value)")
+		}
+		if op.Patch != nil || op.Object != nil || op.Path != "" {
+			return fmt.Errorf("op set takes fields: only")
+		}
+	case OpPatch:
+		if op.Patch == nil {
+			return fmt.Errorf("op patch needs patch: (a mapping merged into the object)")
+		}
+		if len(op.Fields) > 0 || op.Object != nil || op.Path != "" {
+			return fmt.Errorf("op patch takes patch: only")
+		}
+	case OpRemove:
+		if len(op.Fields) > 0 || op.Patch != nil || op.Object != nil {
+			return fmt.Errorf("op remove takes name or selector, and optionally path: (a list element or map entry to remove)")
+		}
+		if op.Path != "" {
+			if _, err := parsePath(op.Path); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Term is one condition of a selector: Key compared with Value.
+type Term struct {
+	Key   string `json:"key"`
+	Not   bool   `json:"not,omitempty"`
+	Value string `json:"value"`
+}
+
+func (t Term) String() string {
+	if t.Not {
+		return t.Key + "!=" + t.Value
+	}
+	return t.Key + "=" + t.Value
+}
+
+// Selector is a conjunction of terms over object labels and attributes.
+type Selector []Term
+
+func (s Selector) String() string {
+	parts := make([]string, len(s))
+	for i, t := range s {
+		parts[i] = t.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseSelector parses "key=value,key!=value".
+func ParseSelector(text string) (Selector, error) {
+	var sel Selector
+	for _, part := range strings.Split(text, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		t, err := parseTerm(part)
+		if err != nil {
+			return nil, err
+		}
+		sel = append(sel, t)
+	}
+	if len(sel) == 0 {
+		return nil, fmt.Errorf("empty selector: write key=value")
+	}
+	return sel, nil
+}
+
+func parseTerm(part string) (Term, error) {
+	not := false
+	k, v, ok := strings.Cut(part, "!=")
+	if ok {
+		not = true
+	} else if k, v, ok = strings.Cut(part, "="); !ok {
+		return Term{}, fmt.Errorf("selector term %q: write key=value or key!=value", part)
+	}
+	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+	if k == "" || v == "" || strings.ContainsAny(k+v, "= ") {
+		return Term{}, fmt.Errorf("selector term %q: write key=value or key!=value", part)
+	}
+	return Term{Key: k, Not: not, Value: v}, nil
+}
+
+func selectorFromNode(n ast.Node) (Selector, error) {
+	if text, ok := yamldecode.ScalarText(n); ok {
+		return ParseSelector(text)
+	}
+	m, ok := n.(*ast.MappingNode)
+	if !ok {
+		return nil, fmt.Errorf("selector must be a mapping (key: value) or a string \"key=value,key!=value\"")
+	}
+	var sel Selector
+	for _, mv := range m.Values {
+		k, _ := yamldecode.ScalarText(mv.Key)
+		v, ok := yamldecode.ScalarText(mv.Value)
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("selector %q: values must be plain strings", k)
+		}
+		sel = append(sel, Term{Key: k, Value: v})
+	}
+	sort.Slice(sel, func(i, j int) bool { return sel[i].Key < sel[j].Key })
+	if len(sel) == 0 {
+		return nil, fmt.Errorf("empty selector: write key: value")
+	}
+	return sel, nil
+}
+
+// scalarOf returns the text of a scalar value.
+func scalarOf(v Value) (string, bool) { return yamldecode.ScalarText(v.Node) }
+
+// Text renders the value as compact one-line YAML.
+func (v Value) Text() string {
+	if s, ok := yamldecode.ScalarText(v.Node); ok {
+		return s
+	}
+	out, err := generic(v)
+	if err != nil {
+		return v.Node.String()
+	}
+	b, err := yaml.MarshalWithOptions(out, yaml.Flow(true))
+	if err != nil {
+		return v.Node.String()
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -1,0 +1,84 @@
+// Package check is the pipeline behind preflight plan and check: apply a
+// change to the twin, run the analyses on before and after, and decide.
+package check
+
+import (
+	"github.com/preflight-sh/preflight/capacity"
+	"github.com/preflight-sh/preflight/change"
+	"github.com/preflight-sh/preflight/finding"
+	"github.com/preflight-sh/preflight/twin"
+	"github.com/preflight-sh/preflight/verdict"
+)
+
+// APIVersion versions the JSON reports. Fields are only ever added within a
+// version.
+const APIVersion = "preflight/v1"
+
+// Report is the result of plan or check, the one data model every output
+// format renders.
+type Report struct {
+	APIVersion  string             `json:"apiVersion"`
+	Kind        string             `json:"kind"`
+	Twin        string             `json:"twin"`
+	Change      ChangeSummary      `json:"change"`
+	BlastRadius *change.Result     `json:"blastRadius"`
+	Analyses    []Analysis         `json:"analyses,omitempty"`
+	Findings    []finding.Finding  `json:"findings"`
+	Verdict     *verdict.Verdict   `json:"verdict,omitempty"`
+	Operations  []change.Operation `json:"operations"`
+}
+
+// ChangeSummary is the change's metadata.
+type ChangeSummary struct {
+	Title  string `json:"title,omitempty"`
+	Author string `json:"author,omitempty"`
+	Ticket string `json:"ticket,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Source string `json:"source,omitempty"`
+}
+
+// Analysis records one analysis and whether it ran.
+type Analysis struct {
+	Name     string `json:"name"`
+	Ran      bool   `json:"ran"`
+	Findings int    `json:"findings"`
+	Why      string `json:"why,omitempty"`
+}
+
+// Plan applies the change and reports its blast radius, with the findings
+// about its selectors.
+func Plan(twinName string, s *twin.Snapshot, cs *change.ChangeSet) (*Report, error) {
+	res, err := change.Apply(s, cs)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{
+		APIVersion:  APIVersion,
+		Kind:        "Plan",
+		Twin:        twinName,
+		Change:      ChangeSummary{Title: cs.Title, Author: cs.Author, Ticket: cs.Ticket, Reason: cs.Reason, Source: cs.Source},
+		BlastRadius: res,
+		Operations:  cs.Operations,
+		Findings:    res.SelectorFindings(),
+	}
+	finding.Sort(r.Findings)
+	return r, nil
+}
+
+// Run applies the change, runs every analysis on before and after, and
+// decides.
+func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet) (*Report, error) {
+	r, err := Plan(twinName, s, cs)
+	if err != nil {
+		return nil, err
+	}
+	r.Kind = "Check"
+	r.Analyses = append(r.Analyses, Analysis{Name: "selectors", Ran: true, Findings: len(r.Findings)})
+	capFindings := capacity.Check(r.BlastRadius)
+	r.Analyses = append(r.Analyses, Analysis{Name: "capacity", Ran: true, Findings: len(capFindings)})
+	r.Findings = append(r.Findings, capFindings...)
+	finding.Sort(r.Findings)
+	v := verdict.Decide(r.Findings)
+	r.Verdict = &v
+	return r, nil
+}

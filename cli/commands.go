@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/preflight-sh/preflight/change"
+	"github.com/preflight-sh/preflight/check"
+	"github.com/preflight-sh/preflight/report"
+	"github.com/preflight-sh/preflight/twin"
+)
+
+func loadTwin(path string) (*twin.Snapshot, error) {
+	s, err := twin.Load(path)
+	if err != nil {
+		if l, ok := err.(twin.ErrorList); ok {
+			return nil, badInput(fmt.Errorf("%s\npreflight: the twin %s has %d problem(s); fix them and run again", l, path, len(l)))
+		}
+		return nil, badInput(fmt.Errorf("preflight: %w", err))
+	}
+	return s, nil
+}
+
+func validateCmd(e *env) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "validate TWIN",
+		Short: "Load a twin strictly and report every problem at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			s, err := loadTwin(args[0])
+			if err != nil {
+				return err
+			}
+			counts := map[string]int{}
+			for _, k := range twin.Kinds {
+				if n := len(s.List(k.Name)); n > 0 {
+					counts[k.Name] = n
+				}
+			}
+			return e.emit(func(w io.Writer) error {
+				if format == "json" {
+					return report.JSON(w, map[string]any{"apiVersion": check.APIVersion, "kind": "Validation", "twin": args[0], "valid": true, "objects": counts})
+				}
+				var parts []string
+				for _, k := range twin.Kinds {
+					if counts[k.Name] > 0 {
+						parts = append(parts, fmt.Sprintf("%d %s", counts[k.Name], k.Name))
+					}
+				}
+				_, err := fmt.Fprintf(w, "%s: valid, %d objects (%s)\n", args[0], s.Len(), strings.Join(parts, ", "))
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// changeFlags are the ways to give a change.
+type changeFlags struct {
+	file    string
+	command string
+	format  string
+}
+
+func (c *changeFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&c.file, "change", "", "change file (YAML)")
+	cmd.Flags().StringVar(&c.command, "command", "", `operator command, e.g. "drain zone use1-az2"`)
+	cmd.Flags().StringVar(&c.format, "format", "text", "output format: text or json")
+}
+
+func (c *changeFlags) load() (*change.ChangeSet, error) {
+	if err := checkFormat(c.format, "text", "json"); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.file != "" && c.command != "":
+		return nil, badInput(fmt.Errorf("preflight: give --change FILE or --command \"...\", not both"))
+	case c.file != "":
+		cs, err := change.LoadFile(c.file)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("%w\npreflight: the change file %s cannot be used; fix it and run again", err, c.file))
+		}
+		return cs, nil
+	case c.command != "":
+		ops, err := change.Compile(c.command)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("%w\npreflight: see docs/commands.md for the command language", err))
+		}
+		return &change.ChangeSet{Title: c.command, Source: "command", Operations: ops}, nil
+	}
+	return nil, badInput(fmt.Errorf("preflight: give the change: --change FILE or --command \"...\""))
+}
+
+func runPipeline(e *env, c *changeFlags, twinPath string, run func(string, *twin.Snapshot, *change.ChangeSet) (*check.Report, error)) (*check.Report, error) {
+	cs, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	s, err := loadTwin(twinPath)
+	if err != nil {
+		return nil, err
+	}
+	r, err := run(twinPath, s, cs)
+	if err != nil {
+		return nil, badInput(fmt.Errorf("%w\npreflight: the change cannot be applied to the twin %s", err, twinPath))
+	}
+	err = e.emit(func(w io.Writer) error {
+		if c.format == "json" {
+			return report.JSON(w, r)
+		}
+		return report.Text(w, r, report.Style{Color: e.color})
+	})
+	return r, err
+}
+
+func planCmd(e *env) *cobra.Command {
+	var c changeFlags
+	cmd := &cobra.Command{
+		Use:   "plan TWIN (--change FILE | --command \"...\")",
+		Short: "Show exactly what a change touches: blast radius, expanded selectors and a readable diff",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := runPipeline(e, &c, args[0], check.Plan)
+			return err
+		},
+	}
+	c.add(cmd)
+	return cmd
+}
+
+func checkCmd(e *env) *cobra.Command {
+	var c changeFlags
+	cmd := &cobra.Command{
+		Use:   "check TWIN (--change FILE | --command \"...\")",
+		Short: "Apply a change to the twin, run the analyses before and after, and decide",
+		Long: `Apply a change to the twin, run the analyses before and after, and decide.
+
+Exit codes: 0 safe (pass or warn), 1 blocked or undecided, 2 bad input or
+usage, 3 internal error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := runPipeline(e, &c, args[0], check.Run)
+			if err != nil {
+				return err
+			}
+			if !r.Verdict.Safe() {
+				return &exitError{code: ExitBlocked}
+			}
+			return nil
+		},
+	}
+	c.add(cmd)
+	return cmd
+}
+
+func diffCmd(e *env) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "diff TWIN_A TWIN_B",
+		Short: "Print the change set that turns twin A into twin B",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "yaml", "json"); err != nil {
+				return err
+			}
+			a, err := loadTwin(args[0])
+			if err != nil {
+				return err
+			}
+			b, err := loadTwin(args[1])
+			if err != nil {
+				return err
+			}
+			cs, err := change.Diff(a, b)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			cs.Title = fmt.Sprintf("Changes from %s to %s", args[0], args[1])
+			return e.emit(func(w io.Writer) error {
+				if format == "json" {
+					return report.JSON(w, cs)
+				}
+				return change.WriteYAML(w, cs)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "yaml", "output format: yaml (a change file) or json")
+	return cmd
+}

@@ -1,0 +1,212 @@
+// Package report renders check and plan reports: human text (colour only
+// when asked) and versioned, stable JSON.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/preflight-sh/preflight/change"
+	"github.com/preflight-sh/preflight/check"
+	"github.com/preflight-sh/preflight/finding"
+	"github.com/preflight-sh/preflight/units"
+	"github.com/preflight-sh/preflight/verdict"
+)
+
+// JSON writes any report value as indented JSON.
+func JSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// Style turns colour on or off.
+type Style struct{ Color bool }
+
+func (s Style) wrap(code, text string) string {
+	if !s.Color {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
+}
+
+func (s Style) bold(t string) string { return s.wrap("1", t) }
+func (s Style) dim(t string) string  { return s.wrap("2", t) }
+
+func (s Style) severity(sev finding.Severity) string {
+	label := strings.ToUpper(string(sev))
+	switch sev {
+	case finding.Critical:
+		return s.wrap("1;31", label)
+	case finding.Unknown:
+		return s.wrap("1;35", label)
+	case finding.Warning:
+		return s.wrap("1;33", label)
+	}
+	return s.wrap("36", label)
+}
+
+func (s Style) decision(d verdict.Decision) string {
+	label := strings.ToUpper(string(d))
+	switch d {
+	case verdict.Block:
+		return s.wrap("1;31", label)
+	case verdict.Unknown:
+		return s.wrap("1;35", label)
+	case verdict.Warn:
+		return s.wrap("1;33", label)
+	}
+	return s.wrap("1;32", label)
+}
+
+// Text writes a plan or check report for people: the verdict first, then
+// the findings with their evidence, then the blast radius and the diff.
+func Text(w io.Writer, r *check.Report, st Style) error {
+	var b strings.Builder
+	title := r.Change.Title
+	if title == "" {
+		title = "(untitled change)"
+	}
+	fmt.Fprintf(&b, "%s %s\n", st.bold("preflight "+strings.ToLower(r.Kind)+":"), title)
+	var meta []string
+	for _, kv := range [][2]string{{"source", r.Change.Source}, {"author", r.Change.Author}, {"ticket", r.Change.Ticket}} {
+		if kv[1] != "" {
+			meta = append(meta, kv[0]+" "+kv[1])
+		}
+	}
+	meta = append(meta, "twin "+r.Twin)
+	fmt.Fprintf(&b, "  %s\n", st.dim(strings.Join(meta, " · ")))
+	if r.Change.Reason != "" {
+		fmt.Fprintf(&b, "  reason: %s\n", r.Change.Reason)
+	}
+	if r.Verdict != nil {
+		fmt.Fprintf(&b, "\nVerdict: %s — %s\n", st.decision(r.Verdict.Decision), strings.Join(r.Verdict.Reasons, "; "))
+	}
+	writeFindings(&b, r.Findings, st)
+	writeOperations(&b, r.Operations)
+	writeBlastRadius(&b, r.BlastRadius, st)
+	if len(r.Analyses) > 0 {
+		fmt.Fprintf(&b, "\nAnalyses\n")
+		for _, a := range r.Analyses {
+			state := fmt.Sprintf("ran, %d finding(s)", a.Findings)
+			if !a.Ran {
+				state = "skipped: " + a.Why
+			}
+			fmt.Fprintf(&b, "  %-10s %s\n", a.Name, state)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeFindings(b *strings.Builder, fs []finding.Finding, st Style) {
+	if len(fs) == 0 {
+		fmt.Fprintf(b, "\nFindings: none\n")
+		return
+	}
+	fmt.Fprintf(b, "\nFindings (%d)\n", len(fs))
+	for _, f := range fs {
+		fmt.Fprintf(b, "  %s %s\n", st.severity(f.Severity), f.Message)
+		fmt.Fprintf(b, "    %s\n", st.dim("id "+f.ID))
+		for _, o := range f.Objects {
+			fmt.Fprintf(b, "    at %s (%s %s)\n", o.Pos, o.Kind, o.Name)
+		}
+		for _, l := range f.Evidence.Lines {
+			fmt.Fprintf(b, "    · %s\n", l)
+		}
+	}
+}
+
+func writeOperations(b *strings.Builder, ops []change.Operation) {
+	fmt.Fprintf(b, "\nOperations (%d)\n", len(ops))
+	for i, op := range ops {
+		target := op.Name
+		if target == "" && len(op.Selector) > 0 {
+			target = "selector " + op.Selector.String()
+			if op.Count > 0 {
+				target += fmt.Sprintf(" count=%d", op.Count)
+			}
+		}
+		line := fmt.Sprintf("%s %s %s", op.Op, op.Kind, target)
+		if op.Op == change.OpAdd {
+			line = "add " + op.Kind
+		}
+		if op.Path != "" {
+			line += " path " + op.Path
+		}
+		var sets []string
+		for _, f := range op.Fields {
+			sets = append(sets, f.Path+"="+f.Value.Text())
+		}
+		if len(sets) > 0 {
+			line += ": " + strings.Join(sets, ", ")
+		}
+		if op.Command != "" {
+			line += "   [" + op.Command + "]"
+		}
+		fmt.Fprintf(b, "  %d. %s\n", i+1, strings.TrimSpace(line))
+	}
+}
+
+var actionMark = map[string]string{"added": "+", "removed": "-", "modified": "~"}
+
+func writeBlastRadius(b *strings.Builder, res *change.Result, st Style) {
+	fmt.Fprintf(b, "\nBlast radius: %d object(s) touched\n", len(res.Touched))
+	const maxShown = 40
+	for i, t := range res.Touched {
+		if i == maxShown {
+			fmt.Fprintf(b, "  … and %d more (see --format json)\n", len(res.Touched)-maxShown)
+			break
+		}
+		fmt.Fprintf(b, "  %s %s %s  %s\n", actionMark[t.Action], t.Kind, t.Name, st.dim(t.Pos.String()))
+		for _, c := range t.Changes {
+			fmt.Fprintf(b, "      %s: %s → %s\n", c.Path, orNone(c.Before), orNone(c.After))
+		}
+	}
+	if len(res.Selections) > 0 {
+		fmt.Fprintf(b, "\nSelectors\n")
+		for _, s := range res.Selections {
+			chose := ""
+			if s.Count > 0 {
+				chose = fmt.Sprintf(", count=%d chose %d", s.Count, len(s.Chosen))
+			}
+			fmt.Fprintf(b, "  operation %d: %s %s matched %d%s: %s\n", s.Op, s.Kind, s.Selector, len(s.Matched), chose, names(s.Chosen))
+		}
+	}
+	if len(res.Services) > 0 {
+		fmt.Fprintf(b, "\nCapacity affected\n")
+		fmt.Fprintf(b, "  %-12s %-16s %12s %12s %10s %9s\n", "service", "scope", "before", "after", "instances", "affected")
+		for _, si := range res.Services {
+			rows := append([]change.ScopeImpact{si.Total}, si.Regions...)
+			rows = append(rows, si.Zones...)
+			for i, sc := range rows {
+				if i > 0 && sc.Affected == 0 {
+					continue
+				}
+				svc := si.Service
+				if i > 0 {
+					svc = ""
+				}
+				fmt.Fprintf(b, "  %-12s %-16s %12s %12s %10s %9s\n", svc, sc.Name, units.Rate(sc.CapacityBefore).Short(), units.Rate(sc.CapacityAfter).Short(),
+					fmt.Sprintf("%d→%d", sc.InstancesBefore, sc.InstancesAfter), units.Percent(sc.Share).Short())
+			}
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func names(list []string) string {
+	if len(list) <= 8 {
+		return strings.Join(list, ", ")
+	}
+	return fmt.Sprintf("%s, … (%d in all)", strings.Join(list[:8], ", "), len(list))
+}

@@ -1,0 +1,52 @@
+package twin
+
+import "github.com/preflight-sh/preflight/units"
+
+// RegionOfZone returns the region of a zone, or "" if the zone is unknown.
+func (s *Snapshot) RegionOfZone(zone string) string {
+	if z, ok := s.Get("Zone", zone).(*Zone); ok {
+		return z.Region
+	}
+	return ""
+}
+
+// ZoneUp reports whether a zone carries traffic.
+func (s *Snapshot) ZoneUp(zone string) bool {
+	z, ok := s.Get("Zone", zone).(*Zone)
+	return ok && z.State.Up()
+}
+
+// NominalCapacity is what an instance serves when it is up: its own
+// capacity, or its service's instance capacity.
+func (s *Snapshot) NominalCapacity(in *Instance) units.Rate {
+	if in.Capacity > 0 {
+		return in.Capacity
+	}
+	if svc, ok := s.Get("Service", in.Service).(*Service); ok {
+		return svc.InstanceCapacity
+	}
+	return 0
+}
+
+// Serving reports whether an instance takes traffic: it is up and so is
+// its zone.
+func (s *Snapshot) Serving(in *Instance) bool {
+	return in.State.Up() && s.ZoneUp(in.Zone)
+}
+
+// ServingCapacity is an instance's capacity if it is serving, else zero.
+func (s *Snapshot) ServingCapacity(in *Instance) units.Rate {
+	if !s.Serving(in) {
+		return 0
+	}
+	return s.NominalCapacity(in)
+}
+
+// InstancesOf returns the instances of each service, sorted by name.
+func (s *Snapshot) InstancesOf() map[string][]*Instance {
+	out := map[string][]*Instance{}
+	for _, in := range Typed[Instance](s) {
+		out[in.Service] = append(out[in.Service], in)
+	}
+	return out
+}
