@@ -16,7 +16,8 @@ import (
 // existed before it is reported as a warning, so a reviewer sees it without
 // blaming the change.
 func Check(res *change.Result) []finding.Finding {
-	before, after := checkSnapshot(res.Before), checkSnapshot(res.After)
+	places := servicePlaces(res.Before, res.After)
+	before, after := checkSnapshot(res.Before, places), checkSnapshot(res.After, places)
 	var out []finding.Finding
 	for _, f := range after {
 		if _, existed := before[f.ID]; existed {
@@ -30,8 +31,30 @@ func Check(res *change.Result) []finding.Finding {
 	return out
 }
 
+// servicePlaces returns the zones each service has instances in, in either
+// snapshot: a zone a change empties is still held to the service's floors.
+func servicePlaces(snaps ...*twin.Snapshot) map[string][]string {
+	seen := map[string]map[string]bool{}
+	for _, s := range snaps {
+		for _, in := range twin.Typed[twin.Instance](s) {
+			if seen[in.Service] == nil {
+				seen[in.Service] = map[string]bool{}
+			}
+			seen[in.Service][in.Zone] = true
+		}
+	}
+	out := map[string][]string{}
+	for svc, zones := range seen {
+		for z := range zones {
+			out[svc] = append(out[svc], z)
+		}
+		sort.Strings(out[svc])
+	}
+	return out
+}
+
 // checkSnapshot returns the violations in one snapshot, by finding ID.
-func checkSnapshot(s *twin.Snapshot) map[string]finding.Finding {
+func checkSnapshot(s *twin.Snapshot, places map[string][]string) map[string]finding.Finding {
 	out := map[string]finding.Finding{}
 	add := func(fs ...finding.Finding) {
 		for _, f := range fs {
@@ -42,8 +65,8 @@ func checkSnapshot(s *twin.Snapshot) map[string]finding.Finding {
 	byService := s.InstancesOf()
 	for _, svc := range twin.Typed[twin.Service](s) {
 		inst := byService[svc.Name]
-		add(floors(s, svc, inst)...)
-		add(headroom(s, svc, inst, load)...)
+		add(floors(s, svc, inst, places[svc.Name])...)
+		add(headroom(s, svc, inst, places[svc.Name], load)...)
 	}
 	add(dnsAnswers(s)...)
 	add(anycast(s)...)
@@ -58,20 +81,21 @@ type scope struct {
 	zones     []string
 }
 
-// scopes groups a service's serving capacity by region and zone. Zones and
-// regions the service has instances in appear even when nothing serves.
-func scopes(s *twin.Snapshot, inst []*twin.Instance) (total scope, regions, zones map[string]*scope) {
+// scopes groups a service's serving capacity by region and zone. Every
+// zone in places appears, and its region, even when nothing serves there.
+func scopes(s *twin.Snapshot, inst []*twin.Instance, places []string) (total scope, regions, zones map[string]*scope) {
 	regions, zones = map[string]*scope{}, map[string]*scope{}
 	total.name = "total"
-	for _, in := range inst {
-		r := s.RegionOfZone(in.Zone)
+	for _, z := range places {
+		r := s.RegionOfZone(z)
 		if regions[r] == nil {
 			regions[r] = &scope{name: r}
 		}
-		if zones[in.Zone] == nil {
-			zones[in.Zone] = &scope{name: in.Zone}
-			regions[r].zones = append(regions[r].zones, in.Zone)
-		}
+		zones[z] = &scope{name: z}
+		regions[r].zones = append(regions[r].zones, z)
+	}
+	for _, in := range inst {
+		r := s.RegionOfZone(in.Zone)
 		c := float64(s.ServingCapacity(in))
 		if c == 0 {
 			continue
@@ -81,14 +105,11 @@ func scopes(s *twin.Snapshot, inst []*twin.Instance) (total scope, regions, zone
 			sc.instances++
 		}
 	}
-	for _, r := range regions {
-		sort.Strings(r.zones)
-	}
 	return total, regions, zones
 }
 
-func floors(s *twin.Snapshot, svc *twin.Service, inst []*twin.Instance) []finding.Finding {
-	total, regions, zones := scopes(s, inst)
+func floors(s *twin.Snapshot, svc *twin.Service, inst []*twin.Instance, places []string) []finding.Finding {
+	total, regions, zones := scopes(s, inst, places)
 	var out []finding.Finding
 	check := func(sc *scope, level, field string, fl twin.Floor) {
 		if fl.Instances > 0 && sc.instances < fl.Instances {
@@ -103,7 +124,11 @@ func floors(s *twin.Snapshot, svc *twin.Service, inst []*twin.Instance) []findin
 		check(r, "region", "floors.perRegion", svc.Floors.PerRegion)
 	}
 	for _, z := range sortedScopes(zones) {
-		check(z, "zone", "floors.perZone", svc.Floors.PerZone)
+		// A zone taken out of service as a whole is not held to the
+		// per-zone floor; N-1 headroom covers its loss.
+		if s.ZoneUp(z.name) {
+			check(z, "zone", "floors.perZone", svc.Floors.PerZone)
+		}
 	}
 	return out
 }
@@ -126,11 +151,11 @@ func floorFinding(svc *twin.Service, sc *scope, level, field, what string, have,
 	}
 }
 
-func headroom(s *twin.Snapshot, svc *twin.Service, inst []*twin.Instance, load Load) []finding.Finding {
+func headroom(s *twin.Snapshot, svc *twin.Service, inst []*twin.Instance, places []string, load Load) []finding.Finding {
 	if load.Total(svc.Name) == 0 {
 		return nil
 	}
-	_, regions, zones := scopes(s, inst)
+	_, regions, zones := scopes(s, inst, places)
 	var out []finding.Finding
 	need := 1 + float64(svc.Headroom)
 	for _, region := range sortedRegions(load[svc.Name]) {

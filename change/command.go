@@ -198,10 +198,15 @@ func (c *compiler) target(i int) (name string, sel Selector, count int, err erro
 	return name, sel, count, nil
 }
 
-func (c *compiler) value(text string, col int) (Value, error) {
+// value parses the value text of token i (errors point at that token).
+func (c *compiler) value(text string, i int) (Value, error) {
 	v, err := ParseValue("command", text)
 	if err != nil {
-		return Value{}, c.errAt(0, "value %q at column %d is not valid: %v", text, col, err)
+		msg := err.Error()
+		if l, ok := err.(yamldecode.ErrorList); ok && len(l) > 0 {
+			msg = l[0].Msg
+		}
+		return Value{}, c.errAt(i, "value %q is not valid: %s", text, msg)
 	}
 	return v, nil
 }
@@ -329,7 +334,7 @@ func (c *compiler) set() ([]Operation, error) {
 		if _, err := parsePath(path); err != nil {
 			return nil, c.errAt(i, "%v", err)
 		}
-		val, err := c.value(v, c.toks[i].col)
+		val, err := c.value(v, i)
 		if err != nil {
 			return nil, err
 		}
@@ -407,7 +412,7 @@ func (c *compiler) scale() ([]Operation, error) {
 			if n, err := strconv.Atoi(t.Value); err != nil || n < 0 {
 				return nil, c.errAt(i, "%s must be a whole number, got %q", t.Key, t.Value)
 			}
-			v, _ := c.value(t.Value, c.toks[i].col)
+			v, _ := c.value(t.Value, i)
 			fields = append(fields, FieldSet{Path: "autoscaling." + t.Key, Value: v})
 		default:
 			return nil, c.errAt(i, "unknown parameter %q: scale takes service, min and max", t.Key)

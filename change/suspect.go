@@ -92,9 +92,9 @@ func (r *Result) SelectorFindings() []finding.Finding {
 	return out
 }
 
-// intent collects, per spread key, the values the change names outside of
-// each selector's matches: in selector terms and in the objects it
-// addresses by name.
+// intent collects, per spread key, the values the change names: services
+// and regions its title or reason mention, selector terms, and the objects
+// it addresses by name.
 func (r *Result) intent(view *View) map[string]map[string]bool {
 	out := map[string]map[string]bool{}
 	add := func(k, v string) {
@@ -102,6 +102,23 @@ func (r *Result) intent(view *View) map[string]map[string]bool {
 			out[k] = map[string]bool{}
 		}
 		out[k][v] = true
+	}
+	// Service, role and region names the title or reason mention.
+	words := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(r.Change.Title+" "+r.Change.Reason), func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_')
+	}) {
+		words[strings.Trim(w, ".")] = true
+	}
+	for _, o := range r.Before.List("Service") {
+		if words[strings.ToLower(o.GetMeta().Name)] {
+			add("service", o.GetMeta().Name)
+		}
+	}
+	for _, o := range r.Before.List("Region") {
+		if words[strings.ToLower(o.GetMeta().Name)] {
+			add("region", o.GetMeta().Name)
+		}
 	}
 	for _, op := range r.Change.Operations {
 		for _, t := range op.Selector {

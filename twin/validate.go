@@ -142,9 +142,10 @@ func (v *validator) ref(o Object, path, kind, name string, required bool) Object
 	return nil
 }
 
-// zoneInRegion reports a zone that is not in the region that o also names.
+// zoneInRegion reports a zone that is not in the region that o also names
+// (unless the zone's own region is wrong, which is reported on the zone).
 func (v *validator) zoneInRegion(o Object, path string, z *Zone, region string) {
-	if z.Region != region {
+	if z.Region != region && v.s.Get("Region", z.Region) != nil {
 		v.errorf(o, path, "zone %q is in region %q, not in %q: correct the region or the zone", z.Name, z.Region, region)
 	}
 }
@@ -171,7 +172,7 @@ func nameProblem(name string) string {
 // name checks a name (what says which: "name", "label key") at path.
 func (v *validator) name(o Object, path, what, name string) {
 	if p := nameProblem(name); p != "" {
-		v.errorf(o, path, "%s %s: use only letters, digits and . _ : / @ -, starting with a letter or digit", what, p)
+		v.errorf(o, path, "%s %s: write it with only letters, digits and . _ : / @ -, starting with a letter or digit", what, p)
 	}
 }
 
@@ -403,7 +404,7 @@ func (v *validator) bgp(d *Device) {
 		case peer.BGP == nil:
 			v.errorf(d, p+".peer", "device %q has no bgp section, so it cannot be a BGP peer: add bgp to it or remove this neighbor", peer.Name)
 		case n.RemoteASN != 0 && peer.BGP.ASN != 0 && n.RemoteASN != peer.BGP.ASN:
-			v.errorf(d, p+".remoteASN", "remoteASN %d does not match device %q's AS %d: set remoteASN: %d", n.RemoteASN, peer.Name, peer.BGP.ASN, peer.BGP.ASN)
+			v.errorf(d, p+".remoteASN", "remoteASN %d does not match the AS of device %q (%d): set remoteASN: %d", n.RemoteASN, peer.Name, peer.BGP.ASN, peer.BGP.ASN)
 		}
 		for j, pol := range n.Import {
 			v.ref(d, fmt.Sprintf("%s.import[%d]", p, j), "RoutePolicy", pol, true)
@@ -604,13 +605,14 @@ func (v *validator) prefixMatch(o Object, p string, m PrefixMatch) {
 		return
 	}
 	lo, hi := m.Prefix.Bits(), m.Prefix.Addr().BitLen()
+	of := m.Prefix.String()
 	if m.GE != 0 && (m.GE < lo || m.GE > hi) {
-		v.errorf(o, p+".ge", "ge %d is out of range: for %s it must be from %d to %d", m.GE, m.Prefix, lo, hi)
+		v.errorf(o, p+".ge", "ge %d is out of range: for %s it must be from %d to %d", m.GE, of, lo, hi)
 	} else if m.GE != 0 {
-		lo = m.GE
+		lo, of = m.GE, fmt.Sprintf("%s with ge %d", of, m.GE)
 	}
 	if m.LE != 0 && (m.LE < lo || m.LE > hi) {
-		v.errorf(o, p+".le", "le %d is out of range: for %s with this ge it must be from %d to %d", m.LE, m.Prefix, lo, hi)
+		v.errorf(o, p+".le", "le %d is out of range: for %s it must be from %d to %d", m.LE, of, lo, hi)
 	}
 }
 
@@ -1004,6 +1006,6 @@ func (v *validator) blastRadiusLimit(b *BlastRadiusLimit) {
 		limited = limited || v.has(b, f)
 	}
 	if !limited {
-		v.errorf(b, "", "blast radius limit sets no limit: set maxShareTotal, maxSharePerRegion, maxSharePerZone or maxObjects")
+		v.errorf(b, "name", "blast radius limit %q sets no limit: set maxShareTotal, maxSharePerRegion, maxSharePerZone or maxObjects", b.Name)
 	}
 }
