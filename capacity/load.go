@@ -281,10 +281,7 @@ func Targets(s *twin.Snapshot, lb *twin.LoadBalancer) []Target {
 	total := 0
 	for i, t := range lb.Targets {
 		c := 0.0
-		for _, in := range twin.Typed[twin.Instance](s) {
-			if in.Service != t.Service {
-				continue
-			}
+		for _, in := range s.InstancesOf()[t.Service] {
 			if t.Zone != "" && in.Zone != t.Zone {
 				continue
 			}

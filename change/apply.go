@@ -106,6 +106,9 @@ type applier struct {
 	work    map[twin.Ref]twin.Object
 	removed map[twin.Ref]bool
 	order   map[twin.Ref][]int
+	// next is where freeName starts looking, per prefix; a removal resets
+	// it (it may free a smaller number).
+	next map[string]int
 }
 
 func (a *applier) get(r twin.Ref) twin.Object {
@@ -206,6 +209,7 @@ func (a *applier) apply(n int, op *Operation) (*Selection, error) {
 		case op.Op == OpRemove && op.Path == "":
 			delete(a.work, r)
 			a.removed[r] = true
+			a.next = nil
 		case op.Op == OpRemove:
 			err = a.removePath(r, op.Path)
 		case op.Op == OpSet:
@@ -293,6 +297,15 @@ func (a *applier) removePath(r twin.Ref, path string) error {
 		if l.isMap {
 			return fmt.Errorf("%s %s: %s is a map; remove its entry with a dotted path", r.Kind, r.Name, listPath)
 		}
+		if v.Kind() == reflect.Map {
+			// A map entry written path[key] (keys with dots).
+			key := reflect.ValueOf(lastSeg.sel)
+			if !v.MapIndex(key).IsValid() {
+				return fmt.Errorf("%s %s: %s has no entry %q", r.Kind, r.Name, listPath, lastSeg.sel)
+			}
+			v.SetMapIndex(key, reflect.Value{})
+			continue
+		}
 		if v.Kind() != reflect.Slice {
 			return fmt.Errorf("%s %s: %s is not a list", r.Kind, r.Name, listPath)
 		}
@@ -344,9 +357,13 @@ func (a *applier) add(n int, op *Operation) error {
 
 // freeName returns prefix followed by the smallest number not yet taken.
 func (a *applier) freeName(prefix string) string {
-	for i := 1; ; i++ {
+	for i := max(a.next[prefix], 1); ; i++ {
 		name := fmt.Sprintf("%s%d", prefix, i)
 		if a.get(twin.Ref{Kind: "Instance", Name: name}) == nil {
+			if a.next == nil {
+				a.next = map[string]int{}
+			}
+			a.next[prefix] = i + 1
 			return name
 		}
 	}

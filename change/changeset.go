@@ -148,7 +148,11 @@ func ParseFile(file string, src []byte) (*ChangeSet, error) {
 		case "operations":
 			opsNode = mv.Value
 		case "commands":
-			if s, ok := mv.Value.(*ast.SequenceNode); ok {
+			v := mv.Value
+			if a, ok := v.(*ast.AnchorNode); ok {
+				v = a.Value
+			}
+			if s, ok := v.(*ast.SequenceNode); ok {
 				cmdNodes = s.Values
 			}
 		}
@@ -168,9 +172,14 @@ func ParseFile(file string, src []byte) (*ChangeSet, error) {
 		}
 	}
 	for i, c := range hdr.Commands {
-		ops, err := CompileAt(c, yamldecode.PosOf(file, cmdNodes[i]))
+		at := yamldecode.PosOf(file, root)
+		if i < len(cmdNodes) {
+			at = yamldecode.PosOf(file, cmdNodes[i])
+		}
+		ops, err := CompileAt(c, at)
 		if err != nil {
-			errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, cmdNodes[i]), Msg: err.Error()})
+			// The errors already point at the offending word.
+			errs = append(errs, asErrors(at, err)...)
 			continue
 		}
 		cs.Operations = append(cs.Operations, ops...)

@@ -329,7 +329,12 @@ func (c *compiler) set() ([]Operation, error) {
 			if _, err := strconv.Atoi(v); err != nil {
 				return nil, c.errAt(i, "weight must be a whole number, got %q", v)
 			}
-			path = prefix + "[" + k + "].weight"
+			sel := k
+			if _, err := strconv.Atoi(k); err == nil {
+				// [1] is an index; the target is named 1.
+				sel = "name=" + k
+			}
+			path = prefix + "[" + sel + "].weight"
 		}
 		if _, err := parsePath(path); err != nil {
 			return nil, c.errAt(i, "%v", err)

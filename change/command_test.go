@@ -130,6 +130,7 @@ func TestCompileOperations(t *testing.T) {
 		{"withdraw prefix 203.0.113.0/24 site=iad1", "set AnycastPrefix  sel=prefix=203.0.113.0/24 count=0 path= fields=announcements[site=iad1].state:withdrawn"},
 		{"announce prefix dns-anycast", "set AnycastPrefix dns-anycast sel= count=0 path= fields=announcements[*].state:announced"},
 		{"set lb api-lb weight az1=3", "set LoadBalancer api-lb sel= count=0 path= fields=targets[az1].weight:3"},
+		{"set lb api-lb weight 0=3", "set LoadBalancer api-lb sel= count=0 path= fields=targets[name=0].weight:3"},
 		{"scale service api min=1 max=2", "set Service api sel= count=0 path= fields=autoscaling.min:1,autoscaling.max:2"},
 	}
 	for _, tc := range tests {

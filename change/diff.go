@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -57,7 +58,9 @@ func diffValue(a, b reflect.Value, path string, out *[]FieldChange) {
 			diffValue(a.Field(i), b.Field(i), join(path, name), out)
 		}
 	case reflect.Pointer:
-		if a.IsNil() || b.IsNil() {
+		// A pointer to a scalar is one value: its zero (weight: 0) is
+		// set, unlike an absent one, so it is rendered through the pointer.
+		if a.IsNil() || b.IsNil() || a.Elem().Kind() != reflect.Struct {
 			whole()
 			return
 		}
@@ -73,6 +76,11 @@ func diffValue(a, b reflect.Value, path string, out *[]FieldChange) {
 		for _, k := range sortedKeys(keys) {
 			av, bv := a.MapIndex(reflect.ValueOf(k)), b.MapIndex(reflect.ValueOf(k))
 			p := join(path, k)
+			if strings.ContainsAny(k, ".[]") {
+				// A key with a dot (app.example.com/name) is written
+				// path[key].
+				p = path + "[" + k + "]"
+			}
 			switch {
 			case !av.IsValid():
 				*out = append(*out, FieldChange{Path: p, After: render(bv), value: bv})
@@ -104,7 +112,9 @@ func listKeys(l reflect.Value) ([]string, bool) {
 	seen := map[string]bool{}
 	for i := range l.Len() {
 		k, ok := keyOf(l.Index(i))
-		if !ok || k == "" || seen[k] || strings.ContainsAny(k, "[]=.*") {
+		_, numeric := strconv.Atoi(k)
+		// A numeric key would read back as an index.
+		if !ok || k == "" || seen[k] || strings.ContainsAny(k, "[]=.*") || numeric == nil {
 			return nil, false
 		}
 		seen[k] = true

@@ -14,12 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -84,39 +85,38 @@ func (o Options) withDefaults() Options {
 
 // check reports every problem with the options (after defaults).
 func (o Options) check() error {
-	var errs []error
+	var errs []string
 	for _, f := range []struct {
 		name string
 		v    int
 	}{{"Regions", o.Regions}, {"ZonesPerRegion", o.ZonesPerRegion}, {"Services", o.Services}, {"Instances", o.Instances}, {"Routers", o.Routers}} {
 		if f.v < 0 {
-			errs = append(errs, fmt.Errorf("%s is %d: it must not be negative (0 takes the default)", f.name, f.v))
+			errs = append(errs, fmt.Sprintf("%s is %d: it must not be negative (0 takes the default)", f.name, f.v))
+		}
+	}
+	if len(errs) == 0 {
+		zones := o.Regions * o.ZonesPerRegion
+		if o.ZonesPerRegion < 2 {
+			errs = append(errs, fmt.Sprintf("ZonesPerRegion is %d: give at least 2 so that every service survives the loss of a zone", o.ZonesPerRegion))
+		}
+		if zones > maxZones {
+			errs = append(errs, fmt.Sprintf("%d regions of %d zones make %d zones: the address plan holds at most %d", o.Regions, o.ZonesPerRegion, zones, maxZones))
+		}
+		if minRouters := o.Regions * (o.ZonesPerRegion + 3); o.Routers < minRouters {
+			errs = append(errs, fmt.Sprintf("Routers is %d: %d regions of %d zones need at least %d (two backbone routers, one edge router and one data-centre router per zone in each region)", o.Routers, o.Regions, o.ZonesPerRegion, minRouters))
+		}
+		if o.Routers > maxRouters {
+			errs = append(errs, fmt.Sprintf("Routers is %d: the loopback plan (10.255.0.0/16) holds at most %d", o.Routers, maxRouters))
+		}
+		if minInstances := o.Services * zones; o.Instances < minInstances {
+			errs = append(errs, fmt.Sprintf("Instances is %d: %d services in %d zones need at least %d (one instance of every service in every zone)", o.Instances, o.Services, zones, minInstances))
+		}
+		if o.Instances > maxInstances {
+			errs = append(errs, fmt.Sprintf("Instances is %d: at most %d fit in one instances file", o.Instances, maxInstances))
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("gen: invalid options: %w", errors.Join(errs...))
-	}
-	zones := o.Regions * o.ZonesPerRegion
-	if o.ZonesPerRegion < 2 {
-		errs = append(errs, fmt.Errorf("ZonesPerRegion is %d: give at least 2 so that every service survives the loss of a zone", o.ZonesPerRegion))
-	}
-	if zones > maxZones {
-		errs = append(errs, fmt.Errorf("%d regions of %d zones make %d zones: the address plan holds at most %d", o.Regions, o.ZonesPerRegion, zones, maxZones))
-	}
-	if minRouters := o.Regions * (o.ZonesPerRegion + 3); o.Routers < minRouters {
-		errs = append(errs, fmt.Errorf("Routers is %d: %d regions of %d zones need at least %d (two backbone routers, one edge router and one data-centre router per zone in each region)", o.Routers, o.Regions, o.ZonesPerRegion, minRouters))
-	}
-	if o.Routers > maxRouters {
-		errs = append(errs, fmt.Errorf("Routers is %d: the loopback plan (10.255.0.0/16) holds at most %d", o.Routers, maxRouters))
-	}
-	if minInstances := o.Services * zones; o.Instances < minInstances {
-		errs = append(errs, fmt.Errorf("Instances is %d: %d services in %d zones need at least %d (one instance of every service in every zone)", o.Instances, o.Services, zones, minInstances))
-	}
-	if o.Instances > maxInstances {
-		errs = append(errs, fmt.Errorf("Instances is %d: at most %d fit in one instances file", o.Instances, maxInstances))
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("gen: invalid options: %w", errors.Join(errs...))
+		return errors.New("invalid options: " + strings.Join(errs, "; "))
 	}
 	return nil
 }
@@ -168,39 +168,34 @@ func Write(dir string, o Options) error {
 	exists := err == nil
 	switch {
 	case exists && len(entries) > 0:
-		return fmt.Errorf("gen: %s is not empty: give a new or empty directory", dir)
+		return fmt.Errorf("%s is not empty: give a new or empty directory", dir)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("gen: cannot write the twin to %s: %w", dir, err)
+		return fmt.Errorf("cannot write the twin to %s: %w", dir, err)
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("gen: %w", err)
+		return fmt.Errorf("writing the twin: %w", err)
 	}
 	tmp, err := os.MkdirTemp(parent, ".gen-*")
 	if err != nil {
-		return fmt.Errorf("gen: %w", err)
+		return fmt.Errorf("writing the twin: %w", err)
 	}
 	defer os.RemoveAll(tmp) // nothing left to remove once renamed
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if err := os.WriteFile(filepath.Join(tmp, name), files[name], 0o644); err != nil {
-			return fmt.Errorf("gen: %w", err)
+			return fmt.Errorf("writing the twin: %w", err)
 		}
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("gen: %w", err)
+		return fmt.Errorf("writing the twin: %w", err)
 	}
 	if exists { // an empty directory: make way for the rename
 		if err := os.Remove(dir); err != nil {
-			return fmt.Errorf("gen: %w", err)
+			return fmt.Errorf("writing the twin: %w", err)
 		}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("gen: %w", err)
+		return fmt.Errorf("writing the twin: %w", err)
 	}
 	return nil
 }
@@ -431,13 +426,11 @@ func (g *generator) buildServices() {
 	}
 	for l := 0; l+1 < layers; l++ {
 		size := start(l+1) - start(l)
-		called := map[[2]int]bool{}
 		add := func(from, to int) {
-			if called[[2]int{from, to}] {
+			s := g.services[from]
+			if slices.ContainsFunc(s.deps, func(d dep) bool { return d.to == to }) {
 				return
 			}
-			called[[2]int{from, to}] = true
-			s := g.services[from]
 			s.deps = append(s.deps, dep{
 				to:      to,
 				calls:   []float64{0.5, 1, 1, 2}[g.rng.IntN(4)],
@@ -454,7 +447,7 @@ func (g *generator) buildServices() {
 			for len(g.services[i].deps) < want {
 				add(i, start(l+1)+g.rng.IntN(pool))
 			}
-			sort.Slice(g.services[i].deps, func(a, b int) bool { return g.services[i].deps[a].to < g.services[i].deps[b].to })
+			slices.SortFunc(g.services[i].deps, func(a, b dep) int { return a.to - b.to })
 		}
 	}
 

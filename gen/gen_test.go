@@ -19,6 +19,7 @@ var sizes = []struct {
 	opts gen.Options
 }{
 	{"small", gen.Options{Regions: 1, ZonesPerRegion: 2, Services: 3, Instances: 6, Routers: 5}},
+	{"one-service", gen.Options{Regions: 2, ZonesPerRegion: 2, Services: 1, Instances: 4, Routers: 10}},
 	{"two-regions", gen.Options{Regions: 2, ZonesPerRegion: 2, Services: 7, Instances: 40, Routers: 40, Seed: 7}},
 	{"default", gen.Options{}},
 	{"large", gen.Options{Services: 500, Instances: 10000, Routers: 1000}},

@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
@@ -177,34 +179,88 @@ func Parse(file string, src []byte) ([]Object, ErrorList) {
 	return objs, errs
 }
 
-// ParseDocuments parses YAML text into the bodies of its non-empty documents.
+// ParseDocuments parses YAML text into the bodies of its non-empty
+// documents. The text is split at document markers (a line starting with
+// --- or ...; YAML forbids those inside scalars) and each document parsed on
+// its own: the parser is quadratic in the documents of one text, and loses
+// every document after an empty one.
 func ParseDocuments(file string, src []byte) ([]ast.Node, ErrorList) {
-	f, err := parseYAML(src)
-	if err != nil {
-		return nil, ErrorList{syntaxError(file, err)}
-	}
 	var out []ast.Node
-	for _, doc := range f.Docs {
-		if doc == nil || doc.Body == nil {
+	var errs ErrorList
+	for _, c := range splitDocuments(src) {
+		f, err := parseYAML(c.text, c.line)
+		if err != nil {
+			errs = append(errs, syntaxError(file, err))
 			continue
 		}
-		if _, isComment := doc.Body.(*ast.CommentGroupNode); isComment {
-			continue
+		for _, doc := range f.Docs {
+			if doc == nil || doc.Body == nil {
+				continue
+			}
+			if _, isComment := doc.Body.(*ast.CommentGroupNode); isComment {
+				continue
+			}
+			out = append(out, doc.Body)
 		}
-		out = append(out, doc.Body)
 	}
-	return out, nil
+	return out, errs
 }
 
-// parseYAML runs the YAML parser, turning its panics (it has had some on
-// hostile input) into errors.
-func parseYAML(src []byte) (f *ast.File, err error) {
+// chunk is one document's text and the line it starts on (0-based).
+type chunk struct {
+	text []byte
+	line int
+}
+
+func splitDocuments(src []byte) []chunk {
+	var out []chunk
+	start, startLine, line := 0, 0, 0
+	for i := 0; i < len(src); {
+		end := bytes.IndexByte(src[i:], '\n')
+		next := len(src)
+		if end >= 0 {
+			next = i + end + 1
+		}
+		l := src[i:next]
+		if i > start && (marker(l, "---")) {
+			out = append(out, chunk{src[start:i], startLine})
+			start, startLine = i, line
+		}
+		if marker(l, "...") {
+			out = append(out, chunk{src[start:next], startLine})
+			start, startLine = next, line+1
+		}
+		i = next
+		line++
+	}
+	if start < len(src) {
+		out = append(out, chunk{src[start:], startLine})
+	}
+	return out
+}
+
+// marker reports whether line is the document marker m, alone or followed
+// by white space.
+func marker(line []byte, m string) bool {
+	return bytes.HasPrefix(line, []byte(m)) && (len(line) == len(m) || line[len(m)] == ' ' || line[len(m)] == '\t' || line[len(m)] == '\n' || line[len(m)] == '\r')
+}
+
+// parseYAML parses one document's text whose first line is line+1 of its
+// file, turning the parser's panics (it has had some on hostile input) into
+// errors.
+func parseYAML(src []byte, line int) (f *ast.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, fmt.Errorf("the YAML parser could not read this file: %v", r)
 		}
 	}()
-	return parser.ParseBytes(src, 0)
+	tokens := lexer.Tokenize(string(src))
+	for _, tk := range tokens {
+		if tk.Position != nil {
+			tk.Position.Line += line
+		}
+	}
+	return parser.Parse(tokens, 0)
 }
 
 type positioned interface {

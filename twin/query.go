@@ -42,11 +42,14 @@ func (s *Snapshot) ServingCapacity(in *Instance) units.Rate {
 	return s.NominalCapacity(in)
 }
 
-// InstancesOf returns the instances of each service, sorted by name.
+// InstancesOf returns the instances of each service, sorted by name. The
+// map is shared: do not modify it.
 func (s *Snapshot) InstancesOf() map[string][]*Instance {
-	out := map[string][]*Instance{}
-	for _, in := range Typed[Instance](s) {
-		out[in.Service] = append(out[in.Service], in)
-	}
-	return out
+	s.instOnce.Do(func() {
+		s.inst = map[string][]*Instance{}
+		for _, in := range Typed[Instance](s) {
+			s.inst[in.Service] = append(s.inst[in.Service], in)
+		}
+	})
+	return s.inst
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"sync"
 
 	"github.com/preflight-sh/preflight/yamldecode"
 )
@@ -121,6 +122,9 @@ func LookupKind(name string) (KindInfo, bool) {
 type Snapshot struct {
 	byKind map[string]map[string]Object
 	sorted map[string][]Object
+
+	instOnce sync.Once
+	inst     map[string][]*Instance // instances by service, built on first use
 }
 
 // NewSnapshot builds a snapshot from objects. Later objects with the same

@@ -13,9 +13,10 @@ import (
 )
 
 // Validate runs the semantic checks over a decoded twin and returns every
-// problem found, each at the position of the offending field. Objects may be
-// partly decoded: a field that failed to decode holds its zero value, and the
-// loader drops the errors reported at positions where decoding failed.
+// problem found, sorted, each at the position of the offending field.
+// Objects may be partly decoded: a field that failed to decode holds its
+// zero value, and the loader drops the errors reported at positions where
+// decoding failed.
 func Validate(s *Snapshot) ErrorList {
 	v := &validator{s: s, names: map[string][]string{}, linkEnds: map[string]linkUse{}}
 	for _, o := range s.All() {
@@ -57,6 +58,7 @@ func Validate(s *Snapshot) ErrorList {
 	v.interfaceAddresses()
 	v.anycastOverlaps()
 	v.dependencyCycles()
+	v.errs.Sort()
 	return v.errs
 }
 
@@ -81,8 +83,8 @@ func (v *validator) errorf(o Object, path, format string, args ...any) {
 	})
 }
 
-// has reports whether the field at path was written in o's document.
-func (v *validator) has(o Object, path string) bool {
+// written reports whether the field at path was written in o's document.
+func written(o Object, path string) bool {
 	src := o.GetMeta().Source()
 	if src == nil {
 		return false
@@ -115,6 +117,7 @@ var kindLabels = map[string]string{
 	"Service":       "service",
 	"LoadBalancer":  "load balancer",
 	"DNSRecord":     "DNS record",
+	"Propagation":   "propagation",
 }
 
 // ref checks that name, written at path in o, names an object of kind and
@@ -129,12 +132,12 @@ func (v *validator) ref(o Object, path, kind, name string, required bool) Object
 	if t := v.s.Get(kind, name); t != nil {
 		return t
 	}
-	if _, ok := v.names[kind]; !ok {
-		for _, t := range v.s.List(kind) {
-			v.names[kind] = append(v.names[kind], t.GetMeta().Name)
-		}
+	names, ok := v.names[kind]
+	if !ok {
+		names = namesOf(v.s.List(kind), func(o Object) string { return o.GetMeta().Name })
+		v.names[kind] = names
 	}
-	if s := didYouMean(name, v.names[kind]); s != "" {
+	if s := didYouMean(name, names); s != "" {
 		v.errorf(o, path, "%s %q does not exist%s", kindLabels[kind], name, s)
 	} else {
 		v.errorf(o, path, "%s %q does not exist: define it (kind: %s) or correct the name", kindLabels[kind], name, kind)
@@ -150,12 +153,9 @@ func (v *validator) zoneInRegion(o Object, path string, z *Zone, region string) 
 	}
 }
 
-// nameProblem says why a name cannot be written in the operator command
-// language, or returns "" if it can.
+// nameProblem says why a non-empty name cannot be written in the operator
+// command language, or returns "" if it can.
 func nameProblem(name string) string {
-	if name == "" {
-		return "is empty"
-	}
 	for i, r := range name {
 		alnum := 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 		if alnum || i > 0 && strings.ContainsRune("._:/@-", r) {
@@ -171,7 +171,9 @@ func nameProblem(name string) string {
 
 // name checks a name (what says which: "name", "label key") at path.
 func (v *validator) name(o Object, path, what, name string) {
-	if p := nameProblem(name); p != "" {
+	if name == "" {
+		v.errorf(o, path, "%s is empty: set one", what)
+	} else if p := nameProblem(name); p != "" {
 		v.errorf(o, path, "%s %s: write it with only letters, digits and . _ : / @ -, starting with a letter or digit", what, p)
 	}
 }
@@ -194,8 +196,8 @@ func namesOf[T any](list []T, name func(T) string) []string {
 	return out
 }
 
-// listNames checks the names of the elements of the list at path
-// (path[i].name): each valid, none used twice.
+// listNames checks the names of a list's elements (list[i].name): each
+// valid, none used twice.
 func (v *validator) listNames(o Object, list string, names []string) {
 	first := map[string]string{}
 	for i, n := range names {
@@ -425,8 +427,8 @@ type linkEnd struct {
 func (e *linkEnd) String() string { return e.dev.Name + ":" + e.iface.Name }
 
 func (v *validator) link(l *Link) {
-	a := v.linkEnd(l, "a", l.A)
-	b := v.linkEnd(l, "b", l.B)
+	a := v.resolveLinkEnd(l, "a", l.A)
+	b := v.resolveLinkEnd(l, "b", l.B)
 	v.positive(l, "capacity", float64(l.Capacity), "a link without capacity carries nothing; write e.g. 100Gbps")
 	v.nonNegative(l, "cost", l.Cost)
 	if a != nil {
@@ -444,9 +446,9 @@ func (v *validator) link(l *Link) {
 	}
 }
 
-// linkEnd resolves "device:interface" written at path of l, or reports why
-// it cannot.
-func (v *validator) linkEnd(l *Link, path, ep string) *linkEnd {
+// resolveLinkEnd resolves "device:interface" written at path of l, or
+// reports why it cannot.
+func (v *validator) resolveLinkEnd(l *Link, path, ep string) *linkEnd {
 	if ep == "" {
 		v.errorf(l, path, "%s is empty: write the interface at this end as device:interface", path)
 		return nil
@@ -833,14 +835,14 @@ func (v *validator) cycle(steps []depStep) {
 func (v *validator) instance(in *Instance) {
 	v.ref(in, "service", "Service", in.Service, true)
 	v.ref(in, "zone", "Zone", in.Zone, true)
-	if in.Capacity == 0 && v.has(in, "capacity") {
+	if in.Capacity == 0 && written(in, "capacity") {
 		v.errorf(in, "capacity", "capacity must be more than 0: remove it to use the service's instanceCapacity, or mark the instance down")
 	}
 }
 
 func (v *validator) loadBalancer(lb *LoadBalancer) {
 	v.ref(lb, "region", "Region", lb.Region, false)
-	if lb.Capacity == 0 && v.has(lb, "capacity") {
+	if lb.Capacity == 0 && written(lb, "capacity") {
 		v.errorf(lb, "capacity", "capacity must be more than 0: remove it if the load balancer has no limit")
 	}
 	v.nonNegative(lb, "healthCheck.healthyThreshold", lb.HealthCheck.HealthyThreshold)
@@ -966,6 +968,7 @@ func (v *validator) demand(d *Demand) {
 
 func (v *validator) artifact(a *Artifact) {
 	v.ref(a, "consumer", "Service", a.Consumer, true)
+	v.ref(a, "propagation", "Propagation", a.Propagation, false)
 	v.nonNegative(a, "rows", a.Rows)
 	v.nonNegative(a, "limits.maxRows", a.Limits.MaxRows)
 }
@@ -1003,7 +1006,7 @@ func (v *validator) blastRadiusLimit(b *BlastRadiusLimit) {
 	v.nonNegative(b, "maxObjects", b.MaxObjects)
 	limited := b.MaxShareTotal != 0 || b.MaxSharePerRegion != 0 || b.MaxSharePerZone != 0 || b.MaxObjects != 0
 	for _, f := range []string{"maxShareTotal", "maxSharePerRegion", "maxSharePerZone", "maxObjects"} {
-		limited = limited || v.has(b, f)
+		limited = limited || written(b, f)
 	}
 	if !limited {
 		v.errorf(b, "name", "blast radius limit %q sets no limit: set maxShareTotal, maxSharePerRegion, maxSharePerZone or maxObjects", b.Name)

@@ -339,10 +339,19 @@ func (d *decoder) structFields(m *ast.MappingNode, v reflect.Value, path string,
 			if path != "" {
 				msg = fmt.Sprintf("unknown field %q in %s", key, path)
 			}
-			if s := Suggest(key, info.names); s != "" {
+			names := info.names
+			if top && len(d.opts.Skip) > 0 {
+				// The keys the caller reads itself are known fields too.
+				names = append([]string(nil), names...)
+				for k := range d.opts.Skip {
+					names = append(names, k)
+				}
+				sort.Strings(names[len(info.names):])
+			}
+			if s := Suggest(key, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			} else {
-				msg += " (known fields: " + strings.Join(info.names, ", ") + ")"
+				msg += " (known fields: " + strings.Join(names, ", ") + ")"
 			}
 			d.errs = append(d.errs, Error{Pos: PosOf(d.opts.File, mv.Key), Msg: msg})
 			continue
