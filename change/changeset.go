@@ -259,8 +259,13 @@ func (op *Operation) check() error {
 		if op.Object == nil {
 			return fmt.Errorf("op add needs object: (the whole twin document to add)")
 		}
-		if op.Name != "" || len(op.Selector) > 0 || len(op.Fields) > 0 || op.Patch != nil {
-			return fmt.Errorf("op add takes only object:")
+		if op.Name != "" || len(op.Selector) > 0 || len(op.Fields) > 0 || op.Patch != nil || op.Count != 0 || op.Path != "" {
+			return fmt.Errorf("op add takes only object: (and optionally kind:)")
+		}
+		if op.Kind != "" {
+			if kind, _ := objectKind(op.Object); kind != op.Kind {
+				return fmt.Errorf("op add says kind %s but the object is of kind %q", op.Kind, kind)
+			}
 		}
 		return nil
 	case OpRemove, OpSet, OpPatch:
@@ -418,4 +423,18 @@ func (v Value) Text() string {
 		return v.Node.String()
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// objectKind returns the kind written in an object value.
+func objectKind(v *Value) (string, bool) {
+	m, ok := v.Node.(*ast.MappingNode)
+	if !ok {
+		return "", false
+	}
+	for _, mv := range m.Values {
+		if k, _ := yamldecode.ScalarText(mv.Key); k == "kind" {
+			return yamldecode.ScalarText(mv.Value)
+		}
+	}
+	return "", false
 }

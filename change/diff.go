@@ -2,6 +2,7 @@ package change
 
 import (
 	"bytes"
+	"encoding"
 	"fmt"
 	"reflect"
 	"sort"
@@ -147,7 +148,7 @@ func render(v reflect.Value) string {
 	if v.IsZero() {
 		return ""
 	}
-	b, err := yaml.MarshalWithOptions(v.Interface(), yaml.Flow(true))
+	b, err := yaml.MarshalWithOptions(plain(v), yaml.Flow(true))
 	if err != nil {
 		return fmt.Sprint(v.Interface())
 	}
@@ -169,7 +170,7 @@ func Diff(a, b *twin.Snapshot) (*ChangeSet, error) {
 			name := o.GetMeta().Name
 			old := a.Get(k.Name, name)
 			if old == nil {
-				text, err := yaml.Marshal(o)
+				text, err := yaml.Marshal(plain(reflect.ValueOf(o)))
 				if err != nil {
 					return nil, err
 				}
@@ -189,7 +190,7 @@ func Diff(a, b *twin.Snapshot) (*ChangeSet, error) {
 				}
 				text := "null"
 				if !(c.value.Kind() == reflect.Pointer && c.value.IsNil()) {
-					t, err := yaml.Marshal(c.value.Interface())
+					t, err := yaml.Marshal(plain(c.value))
 					if err != nil {
 						return nil, err
 					}
@@ -207,4 +208,59 @@ func Diff(a, b *twin.Snapshot) (*ChangeSet, error) {
 		}
 	}
 	return cs, nil
+}
+
+// plain converts a twin value to ordered plain data for YAML output: field
+// names from json tags, zero optional fields left out, and values that
+// print as text (units, addresses, prefixes) as strings.
+func plain(v reflect.Value) any {
+	if v.Type().Implements(textMarshaler) {
+		if v.Kind() == reflect.Pointer && v.IsNil() {
+			return nil
+		}
+		b, _ := v.Interface().(encoding.TextMarshaler).MarshalText()
+		return string(b)
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return plain(v.Elem())
+	case reflect.Struct:
+		out := yaml.MapSlice{}
+		var walk func(v reflect.Value)
+		walk = func(v reflect.Value) {
+			t := v.Type()
+			for i := range t.NumField() {
+				f := t.Field(i)
+				name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if f.Anonymous && name == "" {
+					walk(v.Field(i))
+					continue
+				}
+				if !f.IsExported() || name == "-" || strings.Contains(opts, "omitempty") && v.Field(i).IsZero() {
+					continue
+				}
+				out = append(out, yaml.MapItem{Key: name, Value: plain(v.Field(i))})
+			}
+		}
+		walk(v)
+		return out
+	case reflect.Slice:
+		out := make([]any, v.Len())
+		for i := range v.Len() {
+			out[i] = plain(v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		out := yaml.MapSlice{}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			out = append(out, yaml.MapItem{Key: k.String(), Value: plain(v.MapIndex(k))})
+		}
+		return out
+	}
+	return v.Interface()
 }

@@ -213,7 +213,7 @@ func findElement(list reflect.Value, sel string) (int, error) {
 		e := reflect.Indirect(list.Index(i))
 		if byField {
 			if e.Kind() == reflect.Struct {
-				if f, ok := fieldByName(e, field); ok && fmt.Sprint(f.Interface()) == want {
+				if f, ok := fieldByName(e, field); ok && fieldText(f) == want {
 					return i, nil
 				}
 			}
@@ -280,4 +280,18 @@ func deepCopy(v reflect.Value) reflect.Value {
 		out.Set(v)
 	}
 	return out
+}
+
+// fieldText renders a field as [field=value] compares it, through pointers.
+func fieldText(f reflect.Value) string {
+	for f.Kind() == reflect.Pointer {
+		if f.IsNil() {
+			return ""
+		}
+		f = f.Elem()
+	}
+	if s, ok := scalarString(f); ok {
+		return s
+	}
+	return fmt.Sprint(f.Interface())
 }
