@@ -326,9 +326,11 @@ func (c *compiler) set() ([]Operation, error) {
 		}
 		path := k
 		if prefix != "" {
-			if _, err := strconv.Atoi(v); err != nil {
+			n, err := strconv.Atoi(v)
+			if err != nil {
 				return nil, c.errAt(i, "weight must be a whole number, got %q", v)
 			}
+			v = strconv.Itoa(n) // 010 is ten, not YAML's octal eight
 			sel := k
 			if _, err := strconv.Atoi(k); err == nil {
 				// [1] is an index; the target is named 1.
@@ -414,10 +416,11 @@ func (c *compiler) scale() ([]Operation, error) {
 			}
 			name = t.Value
 		case "min", "max":
-			if n, err := strconv.Atoi(t.Value); err != nil || n < 0 {
+			n, err := strconv.Atoi(t.Value)
+			if err != nil || n < 0 {
 				return nil, c.errAt(i, "%s must be a whole number, got %q", t.Key, t.Value)
 			}
-			v, _ := c.value(t.Value, i)
+			v, _ := c.value(strconv.Itoa(n), i) // 010 is ten, not YAML's octal eight
 			fields = append(fields, FieldSet{Path: "autoscaling." + t.Key, Value: v})
 		default:
 			return nil, c.errAt(i, "unknown parameter %q: scale takes service, min and max", t.Key)

@@ -80,6 +80,9 @@ var commandTests = []struct {
 	// scale.
 	{cmd: "scale service=billing min=3 max=10", want: []fieldWant{{"Service/billing", "autoscaling.min", "3"}, {"Service/billing", "autoscaling.max", "10"}}},
 	{cmd: "scale service billing min=1", want: []fieldWant{{"Service/billing", "autoscaling.min", "1"}, {"Service/billing", "autoscaling.max", "8"}}},
+	// Whole numbers are decimal, whatever their leading zeros.
+	{cmd: "set lb api-lb weight az1=010", want: []fieldWant{{"LoadBalancer/api-lb", "targets[az1].weight", "10"}}},
+	{cmd: "scale service=billing min=03 max=010", want: []fieldWant{{"Service/billing", "autoscaling.min", "3"}, {"Service/billing", "autoscaling.max", "10"}}},
 	{cmd: "scale service=api max=4", want: []fieldWant{{"Service/api", "autoscaling.max", "4"}, {"Service/api", "autoscaling.min", "0"}}},
 }
 

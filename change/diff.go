@@ -189,7 +189,10 @@ func Diff(a, b *twin.Snapshot) (*ChangeSet, error) {
 					continue
 				}
 				text := "null"
-				if !(c.value.Kind() == reflect.Pointer && c.value.IsNil()) {
+				switch k := c.value.Kind(); {
+				case (k == reflect.Pointer || k == reflect.Slice || k == reflect.Map) && c.value.IsNil():
+					// null, so that a nil list stays nil rather than empty
+				default:
 					t, err := yaml.Marshal(plain(c.value))
 					if err != nil {
 						return nil, err

@@ -210,6 +210,9 @@ func TestDiffRoundTripCases(t *testing.T) {
 		`operations: [{op: set, kind: Instance, name: api-1, fields: {labels: {a.b: x}}}, {op: set, kind: Instance, name: api-2, fields: {labels: {a.b: x}}}]`,
 		`operations: [{op: set, kind: Service, name: billing, fields: {floors: {total: {instances: 3}}, dependencies: [{service: db, timeout: 1s}]}}]`,
 		`operations: [{op: remove, kind: AnycastPrefix, name: dns-anycast, path: "announcements[*]"}]`,
+		`operations: [{op: set, kind: AnycastPrefix, name: dns-anycast, fields: {announcements: null}}]`,
+		`operations: [{op: set, kind: Service, name: billing, fields: {owners: []}}]`,
+		`operations: [{op: set, kind: Instance, name: api-1, fields: {labels: {}}}]`,
 		`operations: [{op: patch, kind: LoadBalancer, name: api-lb, patch: {targets: [{name: az2, service: api, zone: use1-az2}, {name: az1, service: api, zone: use1-az1, weight: 3}]}}]`,
 		`operations: [{op: set, kind: Device, name: fra-r1, fields: {interfaces: [{name: eth0}, {name: eth1, state: down}]}}]`,
 	}
