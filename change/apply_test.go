@@ -170,7 +170,7 @@ operations:
 		{"add an existing object", `
 operations:
   - op: add
-    object: {kind: Service, name: db, instanceCapacity: 1krps}`, []string{`change.yaml:3:7: Service "db" already exists; use set or patch to change it`}},
+    object: {kind: Service, name: db, instanceCapacity: 1krps}`, []string{`change.yaml:3:5: Service "db" already exists; use set or patch to change it`}},
 		{"add an object of an unknown kind", `
 operations:
   - op: add
@@ -220,7 +220,7 @@ operations:
   - op: set
     kind: Zone
     name: use1-az3
-    fields: {state: down}`, []string{`change.yaml:6:7: Zone "use1-az3" does not exist`}},
+    fields: {state: down}`, []string{`change.yaml:6:5: Zone "use1-az3" does not exist`}},
 		{"every error at once", `commands: [drain zone x1, drain zone x2, "scale service=nope min=1"]`, []string{`Zone "x1"`, `Zone "x2"`, `Service "nope"`}},
 	}
 	for _, tc := range tests {
@@ -286,8 +286,8 @@ operations:
 		// api-1's two changes: state (op 1) and a new label (op 3), at
 		// the first changed field.
 		`modified Instance/api-1 ops=1,3 at services.yaml:50:9 | labels.canary:  -> "yes" | state:  -> drained`,
-		"modified Instance/api-2 ops=1 at services.yaml:54:5 | state:  -> drained",
-		"removed Instance/db-3 ops=4 at services.yaml:87:5",
+		"modified Instance/api-2 ops=1 at services.yaml:54:1 | state:  -> drained",
+		"removed Instance/db-3 ops=4 at services.yaml:87:1",
 		"added Instance/db-4 ops=5 at change.yaml:21:13",
 		// A weight of 0 is shown, not taken for an absent weight. (The
 		// position is that of the list: field positions are recorded by

@@ -145,7 +145,7 @@ func render(v reflect.Value) string {
 	if !v.IsValid() {
 		return ""
 	}
-	if v.IsZero() {
+	if v.Kind() == reflect.String && v.Len() == 0 {
 		return ""
 	}
 	b, err := yaml.MarshalWithOptions(plain(v), yaml.Flow(true))

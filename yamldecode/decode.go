@@ -124,6 +124,18 @@ func Decode(node ast.Node, v any, opts Options) ErrorList {
 
 // PosOf returns the position of a node in file.
 func PosOf(file string, n ast.Node) Pos {
+	// A mapping's own token is its first ':'; point at its first key.
+	for {
+		if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 && m.Values[0].Key != nil && !m.IsFlowStyle {
+			n = m.Values[0].Key
+			continue
+		}
+		if mv, ok := n.(*ast.MappingValueNode); ok && mv.Key != nil {
+			n = mv.Key
+			continue
+		}
+		break
+	}
 	if n == nil || n.GetToken() == nil {
 		return Pos{File: file}
 	}
@@ -270,7 +282,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 		v.SetBool(b.Value)
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		text, ok := scalarText(n)
-		i, err := strconv.ParseInt(text, 0, v.Type().Bits())
+		i, err := strconv.ParseInt(decimal(text), 0, v.Type().Bits())
 		if _, isInt := n.(*ast.IntegerNode); !ok || !isInt || err != nil {
 			d.errorf(n, "%s: expected a whole number, found %s", describe(path), shown(n, text))
 			return
@@ -278,7 +290,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 		v.SetInt(i)
 	case reflect.Uint32, reflect.Uint64, reflect.Uint:
 		text, ok := scalarText(n)
-		u, err := strconv.ParseUint(text, 0, v.Type().Bits())
+		u, err := strconv.ParseUint(decimal(text), 0, v.Type().Bits())
 		if _, isInt := n.(*ast.IntegerNode); !ok || !isInt || err != nil {
 			d.errorf(n, "%s: expected a whole number from 0 to %d, found %s", describe(path), uint64(1)<<v.Type().Bits()-1, shown(n, text))
 			return
@@ -504,4 +516,19 @@ func cleanErr(err error) string {
 		}
 	}
 	return s
+}
+
+// decimal makes a YAML 1.2 integer readable by strconv with base 0: a
+// leading zero does not mean octal (010 is ten; octal is written 0o10).
+func decimal(text string) string {
+	t := strings.TrimLeft(text, "+-")
+	if len(t) > 1 && t[0] == '0' && t[1] >= '0' && t[1] <= '9' {
+		sign := text[:len(text)-len(t)]
+		t = strings.TrimLeft(t, "0")
+		if t == "" {
+			t = "0"
+		}
+		return sign + t
+	}
+	return text
 }
