@@ -391,7 +391,7 @@ func (a *applier) touched(before, after *twin.Snapshot) []Touched {
 			if len(t.Changes) == 0 {
 				continue
 			}
-			t.Pos = b.GetMeta().Source().At(t.Changes[0].Path)
+			t.Pos = b.GetMeta().Source().At(indexPath(b, t.Changes[0].Path))
 		}
 		out = append(out, t)
 	}

@@ -292,7 +292,7 @@ operations:
 		// A weight of 0 is shown, not taken for an absent weight. (The
 		// position is that of the list: field positions are recorded by
 		// index, changes are named by key.)
-		"modified LoadBalancer/api-lb ops=2 at traffic.yaml:6:3 | targets[az1].weight: 50 -> 0",
+		"modified LoadBalancer/api-lb ops=2 at traffic.yaml:9:13 | targets[az1].weight: 50 -> 0",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("touched:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -295,3 +295,42 @@ func fieldText(f reflect.Value) string {
 	}
 	return fmt.Sprint(f.Interface())
 }
+
+// indexPath rewrites the [key] and [field=value] selectors of a path into
+// the [index] form that source positions are recorded under. Parts it
+// cannot resolve are left as they are.
+func indexPath(o any, p string) string {
+	segs, err := parsePath(p)
+	if err != nil {
+		return p
+	}
+	v := reflect.ValueOf(o)
+	var b strings.Builder
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s.field)
+		for v.IsValid() && v.Kind() == reflect.Pointer && !v.IsNil() {
+			v = v.Elem()
+		}
+		if v.IsValid() && v.Kind() == reflect.Struct {
+			v, _ = fieldByName(v, s.field)
+		} else {
+			v = reflect.Value{}
+		}
+		if !s.hasSel {
+			continue
+		}
+		if v.IsValid() && v.Kind() == reflect.Slice && s.sel != "*" {
+			if idx, err := findElement(v, s.sel); err == nil {
+				fmt.Fprintf(&b, "[%d]", idx)
+				v = v.Index(idx)
+				continue
+			}
+		}
+		fmt.Fprintf(&b, "[%s]", s.sel)
+		v = reflect.Value{}
+	}
+	return b.String()
+}
