@@ -191,3 +191,38 @@ func (n *Network) RuleCount() int {
 	}
 	return c
 }
+
+// Packet is one concrete packet header.
+type Packet struct {
+	Src     netip.Addr `json:"src"`
+	Dst     netip.Addr `json:"dst"`
+	Proto   uint8      `json:"proto"`
+	SrcPort uint16     `json:"srcPort"`
+	DstPort uint16     `json:"dstPort"`
+}
+
+// Matches reports whether an address matches.
+func (m AddrMatch) Matches(a netip.Addr) bool {
+	if m.Any() {
+		return true
+	}
+	if a.BitLen() != m.Addr.BitLen() {
+		return false
+	}
+	x, v, k := a.AsSlice(), m.Addr.AsSlice(), m.Mask.AsSlice()
+	for i := range x {
+		if (x[i]^v[i])&k[i] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Contains reports whether v is in the range.
+func (r Range) Contains(v int) bool { return r.Lo <= v && v <= r.Hi }
+
+// Matches reports whether an ACL rule matches a packet.
+func (r *ACLRule) Matches(p Packet) bool {
+	return r.Proto.Contains(int(p.Proto)) && r.Src.Matches(p.Src) && r.Dst.Matches(p.Dst) &&
+		r.SrcPort.Contains(int(p.SrcPort)) && r.DstPort.Contains(int(p.DstPort))
+}
