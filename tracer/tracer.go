@@ -53,6 +53,10 @@ type Path struct {
 	Fate Fate  `json:"fate"`
 	// Why explains the fate.
 	Why string `json:"why"`
+	// Cycle is set on a loop that leaves through a port it already left
+	// (a forwarding cycle), as opposed to leaving through a port it came
+	// in by earlier.
+	Cycle bool `json:"cycle,omitempty"`
 }
 
 func (p Path) String() string {
@@ -70,39 +74,81 @@ func (p Path) String() string {
 // MaxPaths bounds the branches of one trace (floods can multiply them).
 const MaxPaths = 10000
 
+// Oracle decides what devices do with the traffic being traced: one
+// concrete packet, or a whole class of packets that devices treat alike.
+type Oracle interface {
+	// Rule returns the forwarding rule a device applies (nil: no route).
+	Rule(dev *fwd.Device) *fwd.Rule
+	// Permit says whether an ACL of a device permits the traffic, and the
+	// ACL rule that decided ("" for the implicit deny).
+	Permit(dev *fwd.Device, acl *fwd.ACL) (bool, string)
+}
+
 // Trace follows pkt from device start (entering on port in, or "" when
 // it starts there) and returns every branch, in a deterministic order.
 func Trace(n *fwd.Network, start, in string, pkt fwd.Packet) ([]Path, error) {
+	return Walk(n, n.Peers(), start, in, concrete{pkt})
+}
+
+// Walk follows the traffic an oracle describes; peers is n.Peers().
+func Walk(n *fwd.Network, peers map[fwd.PortRef][]fwd.PortRef, start, in string, o Oracle) ([]Path, error) {
 	if n.Devices[start] == nil {
 		return nil, fmt.Errorf("no device %q", start)
 	}
-	t := &tracer{n: n, peers: n.Peers(), pkt: pkt}
-	t.walk(start, in, nil, map[fwd.PortRef]bool{})
+	t := &tracer{n: n, peers: peers, o: o}
+	t.walk(start, in, nil, map[fwd.PortRef]uint8{})
 	if t.truncated {
 		return t.paths, fmt.Errorf("more than %d branches; the trace was cut short", MaxPaths)
 	}
 	return t.paths, nil
 }
 
+// concrete is the oracle of one packet: a plain scan of rules and ACLs.
+type concrete struct{ pkt fwd.Packet }
+
+func (c concrete) Rule(dev *fwd.Device) *fwd.Rule { return Lookup(dev, c.pkt.Dst) }
+
+func (c concrete) Permit(dev *fwd.Device, acl *fwd.ACL) (bool, string) {
+	rule, permit := Decide(acl, c.pkt)
+	if rule == nil {
+		return false, ""
+	}
+	if rule.Text != "" {
+		return permit, rule.Text
+	}
+	return permit, fmt.Sprintf("rule priority %d", rule.Priority)
+}
+
 type tracer struct {
 	n         *fwd.Network
 	peers     map[fwd.PortRef][]fwd.PortRef
-	pkt       fwd.Packet
+	o         Oracle
 	paths     []Path
 	truncated bool
 }
 
 func (t *tracer) end(hops []Hop, f Fate, why string) {
+	t.endPath(Path{Hops: hops, Fate: f, Why: why})
+}
+
+func (t *tracer) endPath(p Path) {
 	if len(t.paths) >= MaxPaths {
 		t.truncated = true
 		return
 	}
-	t.paths = append(t.paths, Path{Hops: append([]Hop(nil), hops...), Fate: f, Why: why})
+	p.Hops = append([]Hop(nil), p.Hops...)
+	t.paths = append(t.paths, p)
 }
+
+// How a path has used a port.
+const (
+	entered uint8 = 1 << iota
+	left
+)
 
 // walk handles the packet arriving at device dev on port in. used holds
 // the (device, port) pairs the packet has entered or left on this path.
-func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]bool) {
+func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]uint8) {
 	dev := t.n.Devices[name]
 	hop := Hop{Device: name, InPort: in}
 	if dev == nil {
@@ -110,15 +156,15 @@ func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]bool) {
 		return
 	}
 	if in != "" {
-		used[fwd.PortRef{Device: name, Port: in}] = true
+		used[fwd.PortRef{Device: name, Port: in}] |= entered
 		if ok, why := t.acls(dev, dev.Ports[in].In, "in "+in, &hop); !ok {
 			t.end(append(hops, hop), DeniedIn, why)
 			return
 		}
 	}
-	r := Lookup(dev, t.pkt.Dst)
+	r := t.o.Rule(dev)
 	if r == nil {
-		t.end(append(hops, hop), NoRoute, fmt.Sprintf("%s has no route to %s", name, t.pkt.Dst))
+		t.end(append(hops, hop), NoRoute, fmt.Sprintf("%s has no route for it", name))
 		return
 	}
 	hop.Rule = RuleText(r)
@@ -139,8 +185,12 @@ func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]bool) {
 				continue
 			}
 			ref := fwd.PortRef{Device: name, Port: out}
-			if used[ref] {
-				t.end(append(hops, h), Loop, fmt.Sprintf("it leaves %s through %s a second time", name, out))
+			if u := used[ref]; u != 0 {
+				why := fmt.Sprintf("it leaves %s through %s, which it came in by earlier", name, out)
+				if u&left != 0 {
+					why = fmt.Sprintf("it leaves %s through %s a second time: a forwarding cycle", name, out)
+				}
+				t.endPath(Path{Hops: append(hops, h), Fate: Loop, Why: why, Cycle: u&left != 0})
 				continue
 			}
 			if ok, why := t.acls(dev, dev.Ports[out].Out, "out "+out, &h); !ok {
@@ -154,7 +204,7 @@ func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]bool) {
 			}
 			for _, p := range peers {
 				next := copyUsed(used)
-				next[ref] = true
+				next[ref] |= left
 				t.walk(p.Device, p.Port, append(hops, h), next)
 				if t.truncated {
 					return
@@ -189,13 +239,9 @@ func (t *tracer) acls(dev *fwd.Device, names []string, where string, hop *Hop) (
 			hop.ACLs = append(hop.ACLs, fmt.Sprintf("%s: ACL %s is not defined: denied", where, name))
 			return false, fmt.Sprintf("%s %s: ACL %s is applied but not defined", dev.Name, where, name)
 		}
-		rule, permit := Decide(acl, t.pkt)
-		text := "no rule matches (implicit deny)"
-		if rule != nil {
-			text = rule.Text
-			if text == "" {
-				text = fmt.Sprintf("rule priority %d", rule.Priority)
-			}
+		permit, text := t.o.Permit(dev, acl)
+		if text == "" {
+			text = "no rule matches (implicit deny)"
 		}
 		verdict := "permit"
 		if !permit {
@@ -209,8 +255,8 @@ func (t *tracer) acls(dev *fwd.Device, names []string, where string, hop *Hop) (
 	return true, ""
 }
 
-func copyUsed(m map[fwd.PortRef]bool) map[fwd.PortRef]bool {
-	out := make(map[fwd.PortRef]bool, len(m)+1)
+func copyUsed(m map[fwd.PortRef]uint8) map[fwd.PortRef]uint8 {
+	out := make(map[fwd.PortRef]uint8, len(m)+1)
 	for k, v := range m {
 		out[k] = v
 	}
