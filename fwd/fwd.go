@@ -22,6 +22,7 @@
 package fwd
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
 )
@@ -225,4 +226,16 @@ func (r Range) Contains(v int) bool { return r.Lo <= v && v <= r.Hi }
 func (r *ACLRule) Matches(p Packet) bool {
 	return r.Proto.Contains(int(p.Proto)) && r.Src.Matches(p.Src) && r.Dst.Matches(p.Dst) &&
 		r.SrcPort.Contains(int(p.SrcPort)) && r.DstPort.Contains(int(p.DstPort))
+}
+
+// String renders a packet as "tcp 10.0.0.1:1234 → 192.0.2.7:443".
+func (p Packet) String() string {
+	proto := map[uint8]string{1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}[p.Proto]
+	if proto == "" {
+		proto = fmt.Sprintf("proto %d", p.Proto)
+	}
+	if p.Proto == 6 || p.Proto == 17 {
+		return fmt.Sprintf("%s %s → %s", proto, netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort))
+	}
+	return fmt.Sprintf("%s %s → %s", proto, p.Src, p.Dst)
 }
