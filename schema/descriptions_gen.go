@@ -13,7 +13,7 @@ var descriptions = map[string]string{
 	"github.com/preflight-sh/preflight/twin.ArtifactLimits":   "ArtifactLimits are what an artifact's consumer accepts.",
 	"github.com/preflight-sh/preflight/twin.Autoscaling":      "Autoscaling bounds and paces a service's instance count.",
 	"github.com/preflight-sh/preflight/twin.BGP":              "BGP is a device's BGP speaker: its AS, the prefixes it originates and its sessions.",
-	"github.com/preflight-sh/preflight/twin.BGPNeighbor":      "BGPNeighbor is one BGP session. Peer names the twin device at the other end; an external peer outside the twin gives only its address and AS.",
+	"github.com/preflight-sh/preflight/twin.BGPNeighbor":      "BGPNeighbor is one BGP session. Peer names the twin device at the other end; an external peer outside the twin gives only its address and AS. RouteReflectorClient makes this device a route reflector for an iBGP peer: routes learned from it are reflected to the other iBGP peers, and routes learned from those are reflected to it.",
 	"github.com/preflight-sh/preflight/twin.BlastRadiusLimit": "BlastRadiusLimit caps how much of the matching services' capacity one change may touch, and how many objects.",
 	"github.com/preflight-sh/preflight/twin.DNSAnswer":        "DNSAnswer is one answer of a record: a load balancer or literal values, with its routing attributes.",
 	"github.com/preflight-sh/preflight/twin.DNSRecord":        "DNSRecord is a name with a routing policy over its answers. Clients in each region of ServesRegions resolve it.",

@@ -176,7 +176,10 @@ func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]uint8) {
 		t.end(append(hops, hop), NullRouted, fmt.Sprintf("%s drops it: %s", name, hop.Rule))
 		return
 	}
-	for _, port := range r.Ports {
+	// ECMP ports are a set: take them in name order.
+	ports := append([]string(nil), r.Ports...)
+	sort.Strings(ports)
+	for _, port := range ports {
 		for _, out := range t.expand(dev, port, in) {
 			h := hop
 			h.OutPort = out

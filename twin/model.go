@@ -110,15 +110,19 @@ type BGP struct {
 
 // BGPNeighbor is one BGP session. Peer names the twin device at the other
 // end; an external peer outside the twin gives only its address and AS.
+// RouteReflectorClient makes this device a route reflector for an iBGP
+// peer: routes learned from it are reflected to the other iBGP peers, and
+// routes learned from those are reflected to it.
 type BGPNeighbor struct {
-	Name      string     `json:"name"`
-	Peer      string     `json:"peer,omitempty"`
-	Address   netip.Addr `json:"address,omitempty"`
-	RemoteASN uint32     `json:"remoteASN"`
-	Import    []string   `json:"import,omitempty"`
-	Export    []string   `json:"export,omitempty"`
-	MaxPrefix int        `json:"maxPrefix,omitempty"`
-	State     State      `json:"state,omitempty" jsonschema:"enum=active,enum=drained,enum=down"`
+	Name                 string     `json:"name"`
+	Peer                 string     `json:"peer,omitempty"`
+	Address              netip.Addr `json:"address,omitempty"`
+	RemoteASN            uint32     `json:"remoteASN"`
+	Import               []string   `json:"import,omitempty"`
+	Export               []string   `json:"export,omitempty"`
+	MaxPrefix            int        `json:"maxPrefix,omitempty"`
+	RouteReflectorClient bool       `json:"routeReflectorClient,omitempty"`
+	State                State      `json:"state,omitempty" jsonschema:"enum=active,enum=drained,enum=down"`
 }
 
 // Link joins two device interfaces, written "device:interface". Cost is the

@@ -1,0 +1,180 @@
+package dataplane
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/preflight-sh/preflight/fwd"
+	"github.com/preflight-sh/preflight/tracer"
+)
+
+// atomOracle answers the tracer's questions for one atom.
+type atomOracle struct {
+	m    *Model
+	atom int
+}
+
+func (o atomOracle) Rule(dev *fwd.Device) *fwd.Rule {
+	dm := o.m.dev[dev.Name]
+	if dm == nil {
+		return nil
+	}
+	k := dm.byAtom[o.atom]
+	if k < 0 || dm.actions[k].Kind == NoRoute {
+		return nil
+	}
+	a := dm.actions[k]
+	r := *a.Rule
+	r.Ports = a.Ports
+	return &r
+}
+
+func (o atomOracle) Permit(dev *fwd.Device, acl *fwd.ACL) (bool, string) {
+	if o.m.Opts.ForwardingOnly {
+		return true, "ACLs ignored"
+	}
+	permit := o.m.dev[dev.Name].aclAtom[acl.Name][o.atom]
+	if permit {
+		return true, "the ACL's permit set"
+	}
+	return false, ""
+}
+
+// Walk follows every packet of an atom from a device, like the concrete
+// tracer does for one packet.
+func (m *Model) Walk(atom int, start string) ([]tracer.Path, error) {
+	return tracer.Walk(m.network(), m.peers(), start, "", atomOracle{m, atom})
+}
+
+// network returns the model's network, without its ACLs when they are
+// ignored.
+func (m *Model) network() *fwd.Network {
+	if !m.Opts.ForwardingOnly {
+		return m.Net
+	}
+	if m.noACL == nil {
+		n := &fwd.Network{Devices: map[string]*fwd.Device{}, Links: m.Net.Links}
+		for name, d := range m.Net.Devices {
+			c := *d
+			c.Ports = nil
+			c.ACLs = nil
+			n.Devices[name] = &c
+		}
+		m.noACL = n
+	}
+	return m.noACL
+}
+
+func (m *Model) peers() map[fwd.PortRef][]fwd.PortRef {
+	if m.peerMap == nil {
+		m.peerMap = m.Net.Peers()
+	}
+	return m.peerMap
+}
+
+// Loop is one forwarding cycle and the traffic caught in it.
+type Loop struct {
+	// Cycle is the devices and exit ports of the cycle, starting at the
+	// smallest name.
+	Cycle []string `json:"cycle"`
+	// Path is an example path that ends in the cycle.
+	Path string `json:"path"`
+	// Example is one packet caught in it.
+	Example string `json:"example"`
+	// Classes is how many equivalence classes are caught in it.
+	Classes int `json:"classes"`
+}
+
+// Loops traces every atom from every device and returns the distinct
+// forwarding cycles found, and how many paths leave through a port they
+// came in by earlier (which the cycle count leaves out).
+func (m *Model) Loops() ([]Loop, int) {
+	byCycle := map[string]*Loop{}
+	reflected := 0
+	for atom := range m.Atoms {
+		seen := map[string]bool{}
+		for _, d := range m.Devices {
+			paths, _ := m.Walk(atom, d)
+			for _, p := range paths {
+				if p.Fate != tracer.Loop {
+					continue
+				}
+				if !p.Cycle {
+					reflected++
+					continue
+				}
+				cyc := cycleOf(p)
+				key := strings.Join(cyc, " ")
+				l := byCycle[key]
+				if l == nil {
+					ex, _ := m.Space.Example(m.Atoms[atom])
+					l = &Loop{Cycle: cyc, Path: p.String(), Example: ex.String()}
+					byCycle[key] = l
+				}
+				if !seen[key] {
+					seen[key] = true
+					l.Classes++
+				}
+			}
+		}
+	}
+	out := make([]Loop, 0, len(byCycle))
+	for _, l := range byCycle {
+		out = append(out, *l)
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.Join(out[i].Cycle, " ") < strings.Join(out[j].Cycle, " ") })
+	return out, reflected
+}
+
+// cycleOf extracts the repeating part of a looping path, as device[port]
+// steps rotated to start at the smallest.
+func cycleOf(p tracer.Path) []string {
+	last := p.Hops[len(p.Hops)-1]
+	start := 0
+	for i, h := range p.Hops[:len(p.Hops)-1] {
+		if h.Device == last.Device && h.OutPort == last.OutPort {
+			start = i
+			break
+		}
+	}
+	var steps []string
+	for _, h := range p.Hops[start : len(p.Hops)-1] {
+		steps = append(steps, fmt.Sprintf("%s[%s]", h.Device, h.OutPort))
+	}
+	min := 0
+	for i := range steps {
+		if steps[i] < steps[min] {
+			min = i
+		}
+	}
+	return append(steps[min:], steps[:min]...)
+}
+
+// Summary is what `preflight dataplane` prints.
+type Summary struct {
+	Devices            int    `json:"devices"`
+	Rules              int    `json:"rules"`
+	ACLRules           int    `json:"aclRules"`
+	ForwardingOnly     bool   `json:"forwardingOnly"`
+	EquivalenceClasses int    `json:"equivalence_classes"`
+	Loops              []Loop `json:"loops"`
+	// PortReuse counts paths that leave through a port they came in by
+	// earlier without cycling.
+	PortReuse int `json:"portReusePaths"`
+}
+
+// Summarize computes the summary.
+func (m *Model) Summarize() Summary {
+	s := Summary{Devices: len(m.Devices), Rules: m.Net.RuleCount(), ForwardingOnly: m.Opts.ForwardingOnly, EquivalenceClasses: len(m.Atoms)}
+	for _, d := range m.Net.Devices {
+		for _, a := range d.ACLs {
+			s.ACLRules += len(a.Rules)
+		}
+	}
+	s.Loops, s.PortReuse = m.Loops()
+	if s.Loops == nil {
+		s.Loops = []Loop{}
+	}
+	return s
+}

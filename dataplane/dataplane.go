@@ -1,0 +1,254 @@
+// Package dataplane is the exhaustive data-plane verifier. It turns a
+// forwarding model into predicates over packet headers (BDDs): for every
+// device, the set of packets each forwarding action takes, and for every
+// ACL the set it permits. The atoms — the coarsest partition of all
+// packets that every predicate respects — are the network's equivalence
+// classes: packets in one atom are treated alike everywhere, so checking
+// one behaviour per atom checks every packet.
+package dataplane
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/preflight-sh/preflight/bdd"
+	"github.com/preflight-sh/preflight/fwd"
+	"github.com/preflight-sh/preflight/hdr"
+)
+
+// Options controls how a model is built.
+type Options struct {
+	// ForwardingOnly ignores ACLs.
+	ForwardingOnly bool
+}
+
+// ActionKind is what a device does with an atom.
+type ActionKind uint8
+
+// Action kinds.
+const (
+	NoRoute ActionKind = iota
+	Forward
+	Deliver
+	Drop
+)
+
+// Action is one distinct behaviour of a device: deliver, drop, no route,
+// or forward out of a set of ports (several ports: ECMP).
+type Action struct {
+	Kind  ActionKind
+	Ports []string
+	// Rule is an example rule with this action, for explanations.
+	Rule *fwd.Rule
+}
+
+func (a Action) key() string {
+	return fmt.Sprintf("%d:%s", a.Kind, strings.Join(a.Ports, ","))
+}
+
+// Model is a network compiled to atoms.
+type Model struct {
+	Net   *fwd.Network
+	Space *hdr.Space
+	Opts  Options
+	// Atoms are the equivalence classes, as BDDs over the header space.
+	Atoms []bdd.Node
+	// Devices are the device names, sorted.
+	Devices []string
+
+	dev     map[string]*deviceModel
+	noACL   *fwd.Network
+	peerMap map[fwd.PortRef][]fwd.PortRef
+}
+
+// deviceModel is one device's predicates and, per atom, its behaviour.
+type deviceModel struct {
+	actions []Action
+	preds   []bdd.Node // per action: the packets it takes
+	// byAtom[atom] is the index of the action the atom takes.
+	byAtom []int
+	// acl[name] is the permit set of each ACL; aclAtom[name][atom] says
+	// whether the atom is permitted.
+	acl     map[string]bdd.Node
+	aclAtom map[string][]bool
+}
+
+// Build compiles a network.
+func Build(n *fwd.Network, opts Options) (*Model, error) {
+	space := hdr.NewSpace(hasIPv6(n))
+	m := &Model{Net: n, Space: space, Opts: opts, Devices: n.DeviceNames(), dev: map[string]*deviceModel{}}
+	var preds []bdd.Node
+	for _, name := range m.Devices {
+		dm, err := m.compileDevice(n.Devices[name])
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", name, err)
+		}
+		m.dev[name] = dm
+		preds = append(preds, dm.preds...)
+		for _, acl := range sortedKeys(dm.acl) {
+			preds = append(preds, dm.acl[acl])
+		}
+	}
+	m.Atoms = refine(space.M, preds)
+	for _, name := range m.Devices {
+		m.classify(m.dev[name])
+	}
+	return m, nil
+}
+
+func hasIPv6(n *fwd.Network) bool {
+	for _, d := range n.Devices {
+		for _, r := range d.Rules {
+			if r.Prefix.Addr().Is6() {
+				return true
+			}
+		}
+		for _, a := range d.ACLs {
+			for _, r := range a.Rules {
+				if r.Src.Addr.Is6() || r.Dst.Addr.Is6() {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// compileDevice computes, for each distinct action of a device, the set of
+// packets that take it: rules in decision order (priority, then Seq,
+// highest first), each taking what no earlier rule took.
+func (m *Model) compileDevice(d *fwd.Device) (*deviceModel, error) {
+	M := m.Space.M
+	order := make([]int, len(d.Rules))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		ra, rb := &d.Rules[order[a]], &d.Rules[order[b]]
+		if ra.Priority != rb.Priority {
+			return ra.Priority > rb.Priority
+		}
+		return ra.Seq > rb.Seq
+	})
+	dm := &deviceModel{acl: map[string]bdd.Node{}, aclAtom: map[string][]bool{}}
+	index := map[string]int{}
+	covered := M.False()
+	for _, i := range order {
+		r := &d.Rules[i]
+		match, err := m.Space.DstPrefix(r.Prefix)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.Prefix, err)
+		}
+		hit := M.Diff(match, covered)
+		if hit.IsFalse() {
+			continue
+		}
+		covered = M.Or(covered, match)
+		a := actionOf(r)
+		k, ok := index[a.key()]
+		if !ok {
+			k = len(dm.actions)
+			index[a.key()] = k
+			dm.actions = append(dm.actions, a)
+			dm.preds = append(dm.preds, M.False())
+		}
+		dm.preds[k] = M.Or(dm.preds[k], hit)
+	}
+	if rest := M.Not(covered); !rest.IsFalse() {
+		dm.actions = append(dm.actions, Action{Kind: NoRoute})
+		dm.preds = append(dm.preds, rest)
+	}
+	if !m.Opts.ForwardingOnly {
+		for name, acl := range d.ACLs {
+			p, err := m.Space.ACLPermit(acl)
+			if err != nil {
+				return nil, fmt.Errorf("ACL %s: %w", name, err)
+			}
+			dm.acl[name] = p
+		}
+	}
+	return dm, nil
+}
+
+func actionOf(r *fwd.Rule) Action {
+	switch r.Action {
+	case fwd.Deliver:
+		return Action{Kind: Deliver, Rule: r}
+	case fwd.Drop:
+		return Action{Kind: Drop, Rule: r}
+	}
+	ports := append([]string(nil), r.Ports...)
+	sort.Strings(ports)
+	return Action{Kind: Forward, Ports: ports, Rule: r}
+}
+
+// refine returns the atoms of a set of predicates: the non-empty
+// intersections of each predicate or its complement, over all predicates.
+func refine(M *bdd.Manager, preds []bdd.Node) []bdd.Node {
+	atoms := []bdd.Node{M.True()}
+	for _, p := range preds {
+		if p.IsTrue() || p.IsFalse() {
+			continue
+		}
+		next := atoms[:0:0]
+		for _, a := range atoms {
+			in := M.And(a, p)
+			if in.IsFalse() {
+				next = append(next, a)
+				continue
+			}
+			out := M.Diff(a, p)
+			if out.IsFalse() {
+				next = append(next, a)
+				continue
+			}
+			next = append(next, in, out)
+		}
+		atoms = next
+	}
+	return atoms
+}
+
+// classify records, for every atom, which action of the device takes it
+// and which ACLs permit it.
+func (m *Model) classify(dm *deviceModel) {
+	M := m.Space.M
+	dm.byAtom = make([]int, len(m.Atoms))
+	for i, a := range m.Atoms {
+		dm.byAtom[i] = -1
+		for k, p := range dm.preds {
+			if !(M.And(a, p)).IsFalse() {
+				dm.byAtom[i] = k
+				break
+			}
+		}
+	}
+	for name, p := range dm.acl {
+		permit := make([]bool, len(m.Atoms))
+		for i, a := range m.Atoms {
+			permit[i] = !(M.And(a, p)).IsFalse()
+		}
+		dm.aclAtom[name] = permit
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// AtomOf returns the index of the class a packet is in (-1 if none, which
+// cannot happen for a packet of the space's families).
+func (m *Model) AtomOf(p fwd.Packet) int {
+	for i, a := range m.Atoms {
+		if m.Space.Contains(a, hdr.Packet(p)) {
+			return i
+		}
+	}
+	return -1
+}

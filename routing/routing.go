@@ -1,0 +1,195 @@
+// Package routing computes the data plane of a twin from its control plane:
+// connected and static routes, a link-state IGP with ECMP, and BGP
+// (sessions, import and export policies, best-path selection, route
+// reflection, max-prefix limits and health-gated anycast announcements)
+// iterated to a fixed point. The result is every device's RIB with the
+// reason each route won or lost, the state of every BGP session, the
+// forwarding model (fwd.Network) and findings.
+//
+// Semantics, in brief:
+//   - Only what is up takes part: a device whose state, site or site's zone
+//     is down is down; an interface is down if its own state, its device or
+//     its link is down (a link is down if its state, either device or either
+//     interface is down).
+//   - Connected: every address of an up interface gives a route for its
+//     subnet out of the interface and a route delivering the address itself.
+//     A host-length subnet (/32, /128, as on loopbacks) is only delivered.
+//   - Static: admin distance 1 unless set; a next hop resolves recursively
+//     over connected, static and IGP routes (never over BGP).
+//   - IGP (admin distance 110): one link-state topology for both families
+//     over the up links (cost 10 when unset), except links between BGP
+//     speakers of different ASes, which are AS borders. Every device
+//     advertises the subnets of its up interfaces; every equal-cost first hop
+//     is a next hop (ECMP). A device does not install an IGP route for a
+//     subnet it has connected.
+//   - BGP: see bgp.go. Routes are exchanged to a fixed point, processing
+//     devices in name order and sending every change at once (Gauss-Seidel
+//     rounds); a repeated global state or too many rounds stops the
+//     iteration with Converged false and a finding.
+//   - FIB: per prefix, the active routes of lowest admin distance (connected
+//     0, static 1, eBGP 20, IGP 110, iBGP and locally originated BGP 200)
+//     win; a rule's priority is its prefix length.
+package routing
+
+import (
+	"net/netip"
+
+	"github.com/preflight-sh/preflight/finding"
+	"github.com/preflight-sh/preflight/fwd"
+	"github.com/preflight-sh/preflight/twin"
+)
+
+// Result is the data plane of a twin.
+type Result struct {
+	// Network is the forwarding model of the up devices.
+	Network *fwd.Network
+	// RIBs holds every route of every up device, by device name, sorted by
+	// prefix; the routes installed in the FIB have Best set.
+	RIBs map[string][]Route
+	// Sessions lists every BGP session in the order of its A end: by
+	// device name, then neighbor entry.
+	Sessions []Session
+	// Findings are max-prefix teardowns, route-table limits, misconfigured
+	// sessions, withdrawn anycast announcements, invalid policies and
+	// non-convergence, most severe first.
+	Findings []finding.Finding
+	// Converged reports whether BGP reached a fixed point.
+	Converged bool
+	// Iterations is the number of BGP rounds run.
+	Iterations int
+}
+
+// Protocol is where a route comes from.
+type Protocol uint8
+
+// Protocols.
+const (
+	Connected Protocol = iota
+	Static
+	IGP
+	BGP
+)
+
+var protocolNames = [...]string{"connected", "static", "igp", "bgp"}
+
+func (p Protocol) String() string { return protocolNames[p] }
+
+// MarshalText writes the protocol's name.
+func (p Protocol) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// Admin distances.
+const (
+	distConnected = 0
+	distStatic    = 1
+	distEBGP      = 20
+	distIGP       = 110
+	distIBGP      = 200
+)
+
+// Route is one route of a device's RIB.
+type Route struct {
+	Prefix        netip.Prefix `json:"prefix"`
+	Protocol      Protocol     `json:"protocol"`
+	AdminDistance int          `json:"adminDistance"`
+	// Action is what the route does with a packet: forward out of the ports
+	// of NextHops, deliver it to the device, or drop it.
+	Action fwd.Action `json:"action"`
+	// NextHops are the resolved next hops: an address and the port it is
+	// reached through (one per ECMP branch), or only a port.
+	NextHops []NextHop `json:"nextHops,omitempty"`
+	// IGPCost is the IGP cost of the route, or for BGP of the path to its
+	// next hop.
+	IGPCost int `json:"igpCost"`
+	// BGP holds the attributes of a BGP route, nil for other protocols.
+	BGP *BGPAttrs `json:"bgp,omitempty"`
+	// Best reports whether the route is installed in the FIB.
+	Best bool `json:"best"`
+	// Why says why the route won or lost, or why it is not usable.
+	Why string `json:"why"`
+}
+
+// NextHop is one next hop of a route. The slices holding them are shared
+// between routes: do not modify them.
+type NextHop struct {
+	Addr netip.Addr `json:"addr,omitzero"`
+	Port string     `json:"port,omitempty"`
+}
+
+// BGPAttrs are the path attributes of a BGP route as the device holds it
+// (after its import policy).
+type BGPAttrs struct {
+	LocalPref   int      `json:"localPref"`
+	ASPath      []uint32 `json:"asPath"`
+	MED         int      `json:"med"`
+	Communities []string `json:"communities,omitempty"`
+	// From names the neighbor entry the route was learned from; empty for a
+	// route originated by the device.
+	From string `json:"from,omitempty"`
+	// NextHop is the BGP next hop (invalid for a route originated here).
+	NextHop netip.Addr `json:"nextHop,omitzero"`
+	EBGP    bool       `json:"ebgp"`
+	// Originator is the device that brought the route into this AS: the
+	// device that originated it, or the border device that learned it over
+	// eBGP.
+	Originator string `json:"originator"`
+	// ClusterList names the route reflectors that reflected the route.
+	ClusterList []string `json:"clusterList,omitempty"`
+}
+
+// SessionState is the state of a BGP session.
+type SessionState string
+
+// Session states.
+const (
+	Established       SessionState = "established"
+	SessionDown       SessionState = "down"
+	TornDownMaxPrefix SessionState = "torn-down-max-prefix"
+)
+
+// Session is one BGP session between two twin devices, or between a twin
+// device (A) and an external peer (B).
+type Session struct {
+	A     SessionEnd   `json:"a"`
+	B     SessionEnd   `json:"b"`
+	EBGP  bool         `json:"ebgp"`
+	State SessionState `json:"state"`
+	// Reason says why a session is not established.
+	Reason string `json:"reason,omitempty"`
+}
+
+// SessionEnd is one end of a session.
+type SessionEnd struct {
+	// Device is the twin device at this end; empty for an external peer.
+	Device string `json:"device,omitempty"`
+	// Neighbor names this end's neighbor entry for the other end; empty for
+	// an external peer, or when the entry is missing.
+	Neighbor string `json:"neighbor,omitempty"`
+	// Address is this end's address as the other end's entry gives it.
+	Address netip.Addr `json:"address,omitzero"`
+	ASN     uint32     `json:"asn"`
+	// Received counts the prefixes this end received (for an external peer:
+	// the prefixes sent to it); for a torn-down session, the count that
+	// tore it down.
+	Received int `json:"received"`
+	// Accepted counts the received prefixes the import policy accepted
+	// (unknown, and zero, for an external peer).
+	Accepted int `json:"accepted"`
+	// MaxPrefix is the end's limit (0: none).
+	MaxPrefix int `json:"maxPrefix,omitempty"`
+}
+
+// Build computes the data plane of a snapshot.
+func Build(s *twin.Snapshot) *Result {
+	m := newModel(s)
+	m.runIGP()
+	m.buildUnderlays()
+	b := newBGP(m)
+	res := &Result{}
+	res.Converged = b.run()
+	res.Iterations = b.rounds
+	res.Sessions = b.sessions()
+	m.assemble(b, res)
+	res.Findings = m.findings
+	finding.Sort(res.Findings)
+	return res
+}
