@@ -96,7 +96,7 @@ func newRoot(e *env) *cobra.Command {
 			e.color = false
 		}
 	}
-	root.AddCommand(validateCmd(e), planCmd(e), checkCmd(e), diffCmd(e), genCmd(e))
+	root.AddCommand(validateCmd(e), planCmd(e), checkCmd(e), diffCmd(e), genCmd(e), dataplaneCmd(e))
 	return root
 }
 

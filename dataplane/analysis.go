@@ -153,12 +153,18 @@ func cycleOf(p tracer.Path) []string {
 
 // Summary is what `preflight dataplane` prints.
 type Summary struct {
-	Devices            int    `json:"devices"`
-	Rules              int    `json:"rules"`
-	ACLRules           int    `json:"aclRules"`
-	ForwardingOnly     bool   `json:"forwardingOnly"`
-	EquivalenceClasses int    `json:"equivalence_classes"`
-	Loops              []Loop `json:"loops"`
+	Devices            int  `json:"devices"`
+	Rules              int  `json:"rules"`
+	ACLRules           int  `json:"aclRules"`
+	ForwardingOnly     bool `json:"forwardingOnly"`
+	EquivalenceClasses int  `json:"equivalence_classes"`
+	// ForwardingClasses and ACLClasses partition the packets by the
+	// forwarding predicates alone and by the ACL predicates alone (the
+	// two partitions APKeep keeps; EquivalenceClasses is their common
+	// refinement: packets that behave alike everywhere).
+	ForwardingClasses int    `json:"forwarding_classes"`
+	ACLClasses        int    `json:"acl_classes"`
+	Loops             []Loop `json:"loops"`
 	// PortReuse counts paths that leave through a port they came in by
 	// earlier without cycling.
 	PortReuse int `json:"portReusePaths"`
@@ -166,7 +172,8 @@ type Summary struct {
 
 // Summarize computes the summary.
 func (m *Model) Summarize() Summary {
-	s := Summary{Devices: len(m.Devices), Rules: m.Net.RuleCount(), ForwardingOnly: m.Opts.ForwardingOnly, EquivalenceClasses: len(m.Atoms)}
+	s := Summary{Devices: len(m.Devices), Rules: m.Net.RuleCount(), ForwardingOnly: m.Opts.ForwardingOnly, EquivalenceClasses: len(m.Atoms),
+		ForwardingClasses: len(refine(m.Space.M, m.fwdPreds)), ACLClasses: len(refine(m.Space.M, m.aclPreds))}
 	for _, d := range m.Net.Devices {
 		for _, a := range d.ACLs {
 			s.ACLRules += len(a.Rules)

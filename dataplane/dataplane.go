@@ -57,9 +57,11 @@ type Model struct {
 	// Devices are the device names, sorted.
 	Devices []string
 
-	dev     map[string]*deviceModel
-	noACL   *fwd.Network
-	peerMap map[fwd.PortRef][]fwd.PortRef
+	dev   map[string]*deviceModel
+	noACL *fwd.Network
+	// fwdPreds and aclPreds are the forwarding and ACL predicates.
+	fwdPreds, aclPreds []bdd.Node
+	peerMap            map[fwd.PortRef][]fwd.PortRef
 }
 
 // deviceModel is one device's predicates and, per atom, its behaviour.
@@ -78,19 +80,20 @@ type deviceModel struct {
 func Build(n *fwd.Network, opts Options) (*Model, error) {
 	space := hdr.NewSpace(hasIPv6(n))
 	m := &Model{Net: n, Space: space, Opts: opts, Devices: n.DeviceNames(), dev: map[string]*deviceModel{}}
-	var preds []bdd.Node
+	var fwdPreds, aclPreds []bdd.Node
 	for _, name := range m.Devices {
 		dm, err := m.compileDevice(n.Devices[name])
 		if err != nil {
 			return nil, fmt.Errorf("device %s: %w", name, err)
 		}
 		m.dev[name] = dm
-		preds = append(preds, dm.preds...)
+		fwdPreds = append(fwdPreds, dm.preds...)
 		for _, acl := range sortedKeys(dm.acl) {
-			preds = append(preds, dm.acl[acl])
+			aclPreds = append(aclPreds, dm.acl[acl])
 		}
 	}
-	m.Atoms = refine(space.M, preds)
+	m.fwdPreds, m.aclPreds = fwdPreds, aclPreds
+	m.Atoms = refine(space.M, append(append([]bdd.Node(nil), fwdPreds...), aclPreds...))
 	for _, name := range m.Devices {
 		m.classify(m.dev[name])
 	}

@@ -27,7 +27,7 @@ import (
 type cand struct {
 	r     *bgpRoute
 	valid bool
-	cost  int      // IGP cost to the next hop
+	cost  int32    // IGP cost to the next hop
 	ports []string // the ports the next hop resolves to
 	lost  int      // the step that eliminated it
 	by    int      // the candidate that beat it at that step

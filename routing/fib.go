@@ -52,7 +52,7 @@ func (m *model) table(b *bgp, d *device) ([]Route, *fwd.Device, [4]int) {
 	rib := make([]Route, 0, len(other)+len(list))
 	rules := make([]fwd.Rule, 0, len(other)+len(list))
 	var counts [4]int
-	costs := map[int32]string{}
+	var costs []string // IGP rule origins by cost
 	var group []ribRoute
 	for i, j := 0, 0; i < len(other) || j < len(list); {
 		var p netip.Prefix
@@ -68,19 +68,33 @@ func (m *model) table(b *bgp, d *device) ([]Route, *fwd.Device, [4]int) {
 		for ; i < len(other) && other[i].Prefix == p; i++ {
 			group = append(group, other[i])
 		}
+		var igp ribRoute
+		hasIGP := false
 		if j < len(list) && list[j].prefix == p {
 			if cost, set, ok := d.igp.route(&list[j]); ok {
-				origin, ok := costs[cost]
-				if !ok {
-					origin = "igp cost " + strconv.Itoa(int(cost))
-					costs[cost] = origin
+				for int(cost) >= len(costs) {
+					costs = append(costs, "")
 				}
-				group = insertByDistance(group, ribRoute{
-					Route:    Route{Prefix: p, Protocol: IGP, AdminDistance: distIGP, Action: fwd.Forward, NextHops: d.igp.nextHops(set, p.Addr().Is6()), IGPCost: int(cost), Why: whyOnly},
-					eligible: true, ports: d.igp.ports(set), origin: origin,
-				})
+				if costs[cost] == "" {
+					costs[cost] = "igp cost " + strconv.Itoa(int(cost))
+				}
+				igp = ribRoute{
+					Route:    Route{Prefix: p, Protocol: IGP, AdminDistance: distIGP, Action: fwd.Forward, NextHops: d.igp.nextHops(set, p.Addr().Is6()), IGPCost: cost, Why: whyOnly, Best: true},
+					eligible: true, ports: d.igp.ports(set), origin: costs[cost],
+				}
+				hasIGP = true
 			}
 			j++
+		}
+		if hasIGP && len(group) == 0 { // the common case, without copies
+			rib = append(rib, igp.Route)
+			rules = append(rules, fwd.Rule{Prefix: p, Priority: p.Bits(), Action: fwd.Forward, Ports: igp.ports, Origin: igp.origin})
+			counts[IGP]++
+			continue
+		}
+		if hasIGP {
+			igp.Best = false
+			group = insertByDistance(group, igp)
 		}
 		if rule, proto, ok := install(group); ok {
 			rules = append(rules, rule)

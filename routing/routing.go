@@ -79,31 +79,32 @@ func (p Protocol) MarshalText() ([]byte, error) { return []byte(p.String()), nil
 
 // Admin distances.
 const (
-	distConnected = 0
-	distStatic    = 1
-	distEBGP      = 20
-	distIGP       = 110
-	distIBGP      = 200
+	distConnected uint8 = 0
+	distStatic    uint8 = 1
+	distEBGP      uint8 = 20
+	distIGP       uint8 = 110
+	distIBGP      uint8 = 200
 )
 
-// Route is one route of a device's RIB.
+// Route is one route of a device's RIB. Its fields are packed: a large
+// twin has tens of millions of routes.
 type Route struct {
 	Prefix        netip.Prefix `json:"prefix"`
 	Protocol      Protocol     `json:"protocol"`
-	AdminDistance int          `json:"adminDistance"`
+	AdminDistance uint8        `json:"adminDistance"`
 	// Action is what the route does with a packet: forward out of the ports
 	// of NextHops, deliver it to the device, or drop it.
 	Action fwd.Action `json:"action"`
+	// Best reports whether the route is installed in the FIB.
+	Best bool `json:"best"`
+	// IGPCost is the IGP cost of the route, or for BGP of the path to its
+	// next hop.
+	IGPCost int32 `json:"igpCost"`
 	// NextHops are the resolved next hops: an address and the port it is
 	// reached through (one per ECMP branch), or only a port.
 	NextHops []NextHop `json:"nextHops,omitempty"`
-	// IGPCost is the IGP cost of the route, or for BGP of the path to its
-	// next hop.
-	IGPCost int `json:"igpCost"`
 	// BGP holds the attributes of a BGP route, nil for other protocols.
 	BGP *BGPAttrs `json:"bgp,omitempty"`
-	// Best reports whether the route is installed in the FIB.
-	Best bool `json:"best"`
 	// Why says why the route won or lost, or why it is not usable.
 	Why string `json:"why"`
 }

@@ -30,7 +30,7 @@ type connRoute struct {
 
 type staticRoute struct {
 	cfg      twin.StaticRoute
-	dist     int
+	dist     uint8
 	state    uint8 // unresolved, resolving or resolved
 	usable   bool
 	action   fwd.Action
@@ -51,7 +51,7 @@ type resolution struct {
 	ok     bool
 	action fwd.Action
 	ports  []string
-	cost   int
+	cost   int32
 }
 
 // maxDepth bounds recursive next-hop resolution.
@@ -77,7 +77,7 @@ func newUnderlay(m *model, d *device) *underlay {
 		}
 	}
 	for _, r := range d.cfg.StaticRoutes {
-		st := &staticRoute{cfg: r, dist: r.AdminDistance}
+		st := &staticRoute{cfg: r, dist: uint8(r.AdminDistance)}
 		if st.dist == 0 {
 			st.dist = distStatic
 		}
@@ -162,13 +162,13 @@ func (u *underlay) lookup(a netip.Addr, depth int) resolution {
 		best, dist := resolution{}, 256
 		for _, st := range u.statics[p] {
 			u.resolveStatic(st, depth)
-			if st.state == resolved && st.usable && st.dist < dist {
-				best, dist = resolution{ok: true, action: st.action, ports: st.ports}, st.dist
+			if st.state == resolved && st.usable && int(st.dist) < dist {
+				best, dist = resolution{ok: true, action: st.action, ports: st.ports}, int(st.dist)
 			}
 		}
-		if i, ok := u.m.igp.index[p]; ok && distIGP < dist {
+		if i, ok := u.m.igp.index[p]; ok && int(distIGP) < dist {
 			if cost, set, ok := u.dev.igp.route(&u.m.igp.list[i]); ok {
-				best = resolution{ok: true, action: fwd.Forward, ports: u.dev.igp.ports(set), cost: int(cost)}
+				best = resolution{ok: true, action: fwd.Forward, ports: u.dev.igp.ports(set), cost: cost}
 			}
 		}
 		if best.ok {

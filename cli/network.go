@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/preflight-sh/preflight/dataplane"
+	"github.com/preflight-sh/preflight/fibdump"
+	"github.com/preflight-sh/preflight/fwd"
+	"github.com/preflight-sh/preflight/report"
+	"github.com/preflight-sh/preflight/routing"
+)
+
+// netFlags are the ways to get a forwarding model: from a twin (its
+// control plane is computed) or from a forwarding-table dump directory.
+type netFlags struct {
+	rawPorts bool
+}
+
+func (f *netFlags) add(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.rawPorts, "raw-ports", false, "Internet2 dumps: keep the .unit suffix of port names")
+}
+
+// loadNetwork reads a forwarding model. A directory with a topo.txt is a
+// forwarding-table dump (Stanford/APKeep or Internet2/Flash format);
+// anything else is a twin, whose data plane is computed from its control
+// plane.
+func loadNetwork(path string, f netFlags) (*fwd.Network, string, error) {
+	if st, err := os.Stat(filepath.Join(path, "topo.txt")); err == nil && st.Mode().IsRegular() {
+		if f.rawPorts {
+			n, err := fibdump.LoadInternet2(path, false)
+			if err != nil {
+				return nil, "", badInput(fmt.Errorf("preflight: %w", err))
+			}
+			return n, fibdump.FormatInternet2, nil
+		}
+		n, format, err := fibdump.Load(path)
+		if err != nil {
+			return nil, "", badInput(fmt.Errorf("preflight: %w", err))
+		}
+		return n, format, nil
+	}
+	s, err := loadTwin(path)
+	if err != nil {
+		return nil, "", err
+	}
+	return routing.Build(s).Network, "twin", nil
+}
+
+func dataplaneCmd(e *env) *cobra.Command {
+	var nf netFlags
+	var format string
+	var forwardingOnly bool
+	cmd := &cobra.Command{
+		Use:   "dataplane TWIN|DUMP_DIR",
+		Short: "Compile a network to equivalence classes and report its loops",
+		Long: `Compile a network to equivalence classes and report its loops.
+
+The network is a twin (its data plane is computed from its control plane)
+or a directory of forwarding-table dumps in the Stanford/APKeep or the
+Internet2/Flash format (recognised by its topo.txt).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			n, kind, err := loadNetwork(args[0], nf)
+			if err != nil {
+				return err
+			}
+			m, err := dataplane.Build(n, dataplane.Options{ForwardingOnly: forwardingOnly})
+			if err != nil {
+				return badInput(fmt.Errorf("preflight: %w", err))
+			}
+			sum := m.Summarize()
+			return e.emit(func(w io.Writer) error {
+				if format == "json" {
+					return report.JSON(w, struct {
+						APIVersion string `json:"apiVersion"`
+						Kind       string `json:"kind"`
+						Source     string `json:"source"`
+						Format     string `json:"format"`
+						dataplane.Summary
+					}{"preflight/v1", "DataPlane", args[0], kind, sum})
+				}
+				return writeSummary(w, args[0], kind, sum)
+			})
+		},
+	}
+	nf.add(cmd)
+	cmd.Flags().BoolVar(&forwardingOnly, "forwarding-only", false, "ignore ACLs")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func writeSummary(w io.Writer, src, kind string, s dataplane.Summary) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s): %d devices, %d forwarding rules, %d ACL rules", src, kind, s.Devices, s.Rules, s.ACLRules)
+	if s.ForwardingOnly {
+		b.WriteString(" (ignored)")
+	}
+	fmt.Fprintf(&b, "\nequivalence classes: %d", s.EquivalenceClasses)
+	if s.ACLRules > 0 && !s.ForwardingOnly {
+		fmt.Fprintf(&b, " (forwarding alone: %d; ACLs alone: %d)", s.ForwardingClasses, s.ACLClasses)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "forwarding loops: %d\n", len(s.Loops))
+	for _, l := range s.Loops {
+		fmt.Fprintf(&b, "  %s  (%d classes, e.g. %s)\n", strings.Join(l.Cycle, " → "), l.Classes, l.Example)
+	}
+	if s.PortReuse > 0 {
+		fmt.Fprintf(&b, "paths that leave through a port they came in by: %d\n", s.PortReuse)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
