@@ -35,6 +35,7 @@ package bdd
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Node is a Boolean function (a set of assignments) owned by a Manager:
@@ -101,7 +102,7 @@ func New(vars int) *Manager {
 		panic(fmt.Sprintf("bdd: bad variable count %d", vars))
 	}
 	m := &Manager{vars: int32(vars)}
-	m.nodes = make([]node, 2, 2+2*vars)
+	m.nodes = make([]node, 2)
 	m.nodes[0] = node{level: m.vars, low: 0, high: 0}
 	m.nodes[1] = node{level: m.vars, low: 1, high: 1}
 	m.resize(initUniqueSlots)
@@ -251,11 +252,15 @@ func (m *Manager) mk(level int32, low, high Node) Node {
 }
 
 // resize gives the unique table slots slots (a power of two), grows the
-// operation cache to match, and moves the entries of both over. A slot
-// holds the high half of its node's hash, which places it in the new table
-// without reading the node; taken in order, the entries of either table
-// land in the new one in order too, which keeps the moves cache-friendly.
+// node table and the operation cache to match, and moves the entries of
+// the unique table and the cache over. A unique-table slot holds the high
+// half of its node's hash, which places it in the new table without
+// reading the node; taken in order, the entries of either table land in
+// the new one in order too, which keeps the moves cache-friendly.
 func (m *Manager) resize(slots int) {
+	// Room for the nodes up to the next resize: append alone would grow
+	// the slice by a quarter at a time, copying it over and over.
+	m.nodes = slices.Grow(m.nodes, slots/2+1-len(m.nodes))
 	old := m.unique
 	m.unique = make([]uint64, slots)
 	m.uniqueShift = uint(64 - log2(slots))

@@ -1,9 +1,6 @@
 package routing
 
-// BGP, as modelled:
-//   - Sessions: see session.go. External peers (an address, no twin
-//     device) send nothing: the twin does not model what outsiders
-//     announce; what is sent to them is counted.
+// BGP routes, as modelled (sessions: session.go; best path: decide.go):
 //   - Origination: bgp.originate prefixes, unconditionally, and anycast
 //     announcements of the device (or, for an announcement naming no
 //     device, of every BGP speaker at its site) that are configured up and,
@@ -11,7 +8,9 @@ package routing
 //     the IGP. An originated route delivers to the device (admin distance
 //     200, so any connected, static or IGP route for the prefix wins).
 //   - Export: the route policies in order (policy.go); never back to the
-//     neighbor the route came from; iBGP-learned routes go to iBGP peers
+//     neighbor the route came from; to an external peer only prefixes of its
+//     address's family (a session between twin devices carries both, with
+//     a next hop of each family); iBGP-learned routes go to iBGP peers
 //     only by route reflection (from a client to every iBGP peer, from a
 //     non-client to clients only), which keeps the next hop, appends the
 //     reflector to the cluster list and keeps the originator. Otherwise
@@ -23,11 +22,6 @@ package routing
 //     originator or cluster list holds the receiver (iBGP), are dropped and
 //     not counted; then the import policies. A route received over eBGP
 //     gets the receiver as originator.
-//   - Max-prefix: at the end of each round, a session end holding more
-//     routes received (before import policy) than its neighbor entry's
-//     maxPrefix tears the session down for good: both ends withdraw what
-//     they learned over it.
-//   - Best path: decide.go.
 
 import (
 	"encoding/binary"
@@ -282,7 +276,8 @@ func (b *bgp) propagate(sp *speaker, pid int32, r *bgpRoute) {
 // export returns the route a speaker sends over a peering for its best
 // route r, or nil if it sends none.
 func (b *bgp) export(pe *peering, pid int32, r *bgpRoute) *bgpRoute {
-	if r == nil || r.from == pe {
+	is6 := b.prefixes[pid].Addr().Is6()
+	if r == nil || r.from == pe || pe.remote == nil && is6 != pe.cfg.Address.Is6() {
 		return nil
 	}
 	reflect := !pe.ebgp && r.from != nil && !r.from.ebgp
@@ -303,7 +298,7 @@ func (b *bgp) export(pe *peering, pid int32, r *bgpRoute) *bgpRoute {
 	case reflect:
 		out.clusters = slices.Concat(out.clusters, []*device{pe.sp.dev})
 	case pe.remote != nil:
-		out.nextHop = pe.remote.nextHop[family(b.prefixes[pid].Addr().Is6())]
+		out.nextHop = pe.remote.nextHop[family(is6)]
 	}
 	return &out
 }
@@ -508,7 +503,7 @@ func (b *bgp) noConvergence(rounds [][]change, why string) {
 		ID:       "routing.no-convergence",
 		Category: "routing.no-convergence",
 		Severity: finding.Critical,
-		Message:  fmt.Sprintf("BGP does not converge: the best routes for %s keep changing (policies that prefer each other's routes in a cycle)", strings.Join(names, ", ")),
+		Message:  fmt.Sprintf("BGP does not converge: the best routes for %s keep changing, so traffic to them has no stable path", strings.Join(names, ", ")),
 		Objects:  objs,
 		Evidence: finding.Evidence{Figures: []finding.Figure{{Name: "rounds", Value: float64(b.rounds)}}, Lines: lines},
 	})

@@ -52,7 +52,7 @@ func (m *model) table(b *bgp, d *device) ([]Route, *fwd.Device, [4]int) {
 	rib := make([]Route, 0, len(other)+len(list))
 	rules := make([]fwd.Rule, 0, len(other)+len(list))
 	var counts [4]int
-	var costs []string // IGP rule origins by cost
+	var origins []string // of IGP rules, by cost
 	var group []ribRoute
 	for i, j := 0, 0; i < len(other) || j < len(list); {
 		var p netip.Prefix
@@ -68,33 +68,19 @@ func (m *model) table(b *bgp, d *device) ([]Route, *fwd.Device, [4]int) {
 		for ; i < len(other) && other[i].Prefix == p; i++ {
 			group = append(group, other[i])
 		}
-		var igp ribRoute
-		hasIGP := false
 		if j < len(list) && list[j].prefix == p {
-			if cost, set, ok := d.igp.route(&list[j]); ok {
-				for int(cost) >= len(costs) {
-					costs = append(costs, "")
-				}
-				if costs[cost] == "" {
-					costs[cost] = "igp cost " + strconv.Itoa(int(cost))
-				}
-				igp = ribRoute{
-					Route:    Route{Prefix: p, Protocol: IGP, AdminDistance: distIGP, Action: fwd.Forward, NextHops: d.igp.nextHops(set, p.Addr().Is6()), IGPCost: cost, Why: whyOnly, Best: true},
-					eligible: true, ports: d.igp.ports(set), origin: costs[cost],
-				}
-				hasIGP = true
-			}
+			r, ok := d.igpRoute(&list[j], &origins)
 			j++
-		}
-		if hasIGP && len(group) == 0 { // the common case, without copies
-			rib = append(rib, igp.Route)
-			rules = append(rules, fwd.Rule{Prefix: p, Priority: p.Bits(), Action: fwd.Forward, Ports: igp.ports, Origin: igp.origin})
-			counts[IGP]++
-			continue
-		}
-		if hasIGP {
-			igp.Best = false
-			group = insertByDistance(group, igp)
+			if ok && len(group) == 0 { // the common case, without copies
+				r.Best = true
+				rib = append(rib, r.Route)
+				rules = append(rules, fwd.Rule{Prefix: p, Priority: p.Bits(), Action: fwd.Forward, Ports: r.ports, Origin: r.origin})
+				counts[IGP]++
+				continue
+			}
+			if ok {
+				group = insertByDistance(group, r)
+			}
 		}
 		if rule, proto, ok := install(group); ok {
 			rules = append(rules, rule)
@@ -105,6 +91,25 @@ func (m *model) table(b *bgp, d *device) ([]Route, *fwd.Device, [4]int) {
 		}
 	}
 	return rib, &fwd.Device{Name: d.cfg.Name, Rules: rules, RouteLimit: d.cfg.RouteLimit}, counts
+}
+
+// igpRoute returns the device's IGP route to an advertised prefix, if it
+// has one. origins caches rule origins by cost.
+func (d *device) igpRoute(p *igpPrefix, origins *[]string) (ribRoute, bool) {
+	cost, set, ok := d.igp.route(p)
+	if !ok {
+		return ribRoute{}, false
+	}
+	for int(cost) >= len(*origins) {
+		*origins = append(*origins, "")
+	}
+	if (*origins)[cost] == "" {
+		(*origins)[cost] = "igp cost " + strconv.Itoa(int(cost))
+	}
+	return ribRoute{
+		Route:    Route{Prefix: p.prefix, Protocol: IGP, AdminDistance: distIGP, Action: fwd.Forward, IGPCost: cost, NextHops: d.igp.nextHops(set, p.prefix.Addr().Is6()), Why: whyOnly},
+		eligible: true, ports: d.igp.ports(set), origin: (*origins)[cost],
+	}, true
 }
 
 // insertByDistance inserts r into a group sorted by admin distance and

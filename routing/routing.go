@@ -6,29 +6,53 @@
 // reason each route won or lost, the state of every BGP session, the
 // forwarding model (fwd.Network) and findings.
 //
-// Semantics, in brief:
+// Semantics:
 //   - Only what is up takes part: a device whose state, site or site's zone
 //     is down is down; an interface is down if its own state, its device or
 //     its link is down (a link is down if its state, either device or either
-//     interface is down).
+//     interface is down). Down devices have no RIB and no forwarding table.
 //   - Connected: every address of an up interface gives a route for its
 //     subnet out of the interface and a route delivering the address itself.
 //     A host-length subnet (/32, /128, as on loopbacks) is only delivered.
 //   - Static: admin distance 1 unless set; a next hop resolves recursively
-//     over connected, static and IGP routes (never over BGP).
+//     over connected, static and IGP routes (never over BGP, never over the
+//     route itself) to the ports of the route it resolves over.
 //   - IGP (admin distance 110): one link-state topology for both families
 //     over the up links (cost 10 when unset), except links between BGP
 //     speakers of different ASes, which are AS borders. Every device
-//     advertises the subnets of its up interfaces; every equal-cost first hop
-//     is a next hop (ECMP). A device does not install an IGP route for a
-//     subnet it has connected.
-//   - BGP: see bgp.go. Routes are exchanged to a fixed point, processing
-//     devices in name order and sending every change at once (Gauss-Seidel
-//     rounds); a repeated global state or too many rounds stops the
-//     iteration with Converged false and a finding.
+//     advertises the subnets of its up interfaces (border links included,
+//     as stubs); every equal-cost first hop is a next hop (ECMP). A device
+//     installs no IGP route for a subnet it has connected.
+//   - BGP sessions: a neighbor entry naming a twin device pairs with that
+//     device's entry naming it back. A session is established when both
+//     devices are up, both entries exist, are up and expect the other's AS,
+//     each entry's address (if given) is on an up interface of the peer,
+//     and the peers are reachable: over the IGP for iBGP, over a shared up
+//     link or the IGP for eBGP. A session with a peer outside the twin is
+//     established when the peer's address is routed (connected, static or
+//     IGP); such a peer sends nothing (the twin does not model what
+//     outsiders announce), but what is sent to it is counted.
+//   - BGP routes: devices originate bgp.originate prefixes and the anycast
+//     prefixes they announce (bgp.go says when); export and import apply
+//     the route policies, loop prevention, eBGP AS prepending and route
+//     reflection (bgp.go); each device selects one best route per prefix
+//     (decide.go lists the steps). Routes are exchanged to a fixed point in
+//     rounds: devices in name order decide their changed prefixes again and
+//     send every change at once, so later devices see it in the same round.
+//     A global state that repeats, or 100 rounds plus one per BGP device,
+//     stops the exchange with Converged false and a finding.
+//   - Max-prefix: after each round, a session end that received more
+//     prefixes (before import policy) than its entry's maxPrefix tears the
+//     session down for good, withdrawing the routes of both directions.
 //   - FIB: per prefix, the active routes of lowest admin distance (connected
 //     0, static 1, eBGP 20, IGP 110, iBGP and locally originated BGP 200)
-//     win; a rule's priority is its prefix length.
+//     win, several of them as ECMP; a BGP route forwards to the ports its
+//     next hop resolves to. A rule's priority is its prefix length. Every
+//     interface is a port, with its ACLs.
+//   - Findings: max-prefix teardowns and FIBs over their device's route
+//     limit (critical), FIBs within 10% of it, misconfigured sessions and
+//     withdrawn anycast announcements (warnings), invalid AS-path
+//     expressions and non-convergence (critical).
 package routing
 
 import (

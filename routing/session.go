@@ -47,59 +47,68 @@ func (b *bgp) setupSessions() {
 			continue
 		}
 		for i := range d.cfg.BGP.Neighbors {
-			nb := &d.cfg.BGP.Neighbors[i]
-			if paired[nb] {
-				continue
+			if nb := &d.cfg.BGP.Neighbors[i]; !paired[nb] {
+				paired[nb] = true
+				b.sess = append(b.sess, b.newSession(d, i, paired))
 			}
-			paired[nb] = true
-			s := &session{}
-			s.out.A = SessionEnd{Device: d.cfg.Name, Neighbor: nb.Name, ASN: d.cfg.BGP.ASN, MaxPrefix: nb.MaxPrefix}
-			s.out.B = SessionEnd{Device: nb.Peer, Address: nb.Address, ASN: nb.RemoteASN}
-			s.out.EBGP = nb.RemoteASN != d.cfg.BGP.ASN
-			peer := b.m.byName[nb.Peer]
-			var reason string
-			misconfigured := false
-			switch {
-			case nb.Peer == "":
-				reason = b.externalState(d, nb)
-			case peer == nil || peer == d || peer.cfg.BGP == nil:
-				reason, misconfigured = fmt.Sprintf("peer %s is not a BGP speaker of the twin", nb.Peer), true
-			default:
-				j := reciprocal(peer, d, nb, paired)
-				var pnb *twin.BGPNeighbor
-				if j >= 0 {
-					pnb = &peer.cfg.BGP.Neighbors[j]
-					paired[pnb] = true
-					s.out.A.Address = pnb.Address
-					s.out.B.Neighbor, s.out.B.MaxPrefix = pnb.Name, pnb.MaxPrefix
-				}
-				s.out.B.ASN = peer.cfg.BGP.ASN
-				s.out.EBGP = peer.cfg.BGP.ASN != d.cfg.BGP.ASN
-				reason, misconfigured = pairState(d, nb, peer, pnb, s.out.EBGP)
-				if reason == "" {
-					s.up = true
-					s.ends[0] = b.peering(s, 0, d, i, peer)
-					s.ends[1] = b.peering(s, 1, peer, j, d)
-					s.ends[0].remote, s.ends[1].remote = s.ends[1], s.ends[0]
-				}
-			}
-			if nb.Peer == "" && reason == "" {
-				s.up = true
-				s.ends[0] = b.peering(s, 0, d, i, nil)
-			}
-			s.out.State, s.out.Reason = Established, reason
-			if !s.up {
-				s.out.State = SessionDown
-			}
-			if misconfigured {
-				b.misconfigured(d, i, reason)
-			}
-			b.sess = append(b.sess, s)
 		}
 	}
 	for _, sp := range b.speakers {
 		sort.Slice(sp.peerings, func(i, j int) bool { return sp.peerings[i].idx < sp.peerings[j].idx })
 	}
+}
+
+// newSession sets up the session of d's neighbor entry i.
+func (b *bgp) newSession(d *device, i int, paired map[*twin.BGPNeighbor]bool) *session {
+	nb := &d.cfg.BGP.Neighbors[i]
+	s := &session{}
+	s.out.A = SessionEnd{Device: d.cfg.Name, Neighbor: nb.Name, ASN: d.cfg.BGP.ASN, MaxPrefix: nb.MaxPrefix}
+	s.out.B = SessionEnd{Device: nb.Peer, Address: nb.Address, ASN: nb.RemoteASN}
+	s.out.EBGP = nb.RemoteASN != d.cfg.BGP.ASN
+	var reason string
+	misconfigured := false
+	switch peer := b.m.byName[nb.Peer]; {
+	case nb.Peer == "":
+		if reason = b.externalState(d, nb); reason == "" {
+			s.ends[0] = b.peering(s, 0, d, i, nil)
+		}
+	case peer == nil || peer == d || peer.cfg.BGP == nil:
+		reason, misconfigured = fmt.Sprintf("peer %s is not a BGP speaker of the twin", nb.Peer), true
+	default:
+		reason, misconfigured = b.pair(s, d, i, peer, paired)
+	}
+	s.up = reason == ""
+	s.out.State, s.out.Reason = Established, reason
+	if !s.up {
+		s.out.State = SessionDown
+	}
+	if misconfigured {
+		b.misconfigured(d, i, reason)
+	}
+	return s
+}
+
+// pair completes a session between d's neighbor entry i and the twin
+// device peer: it finds peer's entry for d and, if the session is
+// established, creates both peerings. It returns why the session is down.
+func (b *bgp) pair(s *session, d *device, i int, peer *device, paired map[*twin.BGPNeighbor]bool) (reason string, misconfigured bool) {
+	nb := &d.cfg.BGP.Neighbors[i]
+	j := reciprocal(peer, d, nb, paired)
+	var pnb *twin.BGPNeighbor
+	if j >= 0 {
+		pnb = &peer.cfg.BGP.Neighbors[j]
+		paired[pnb] = true
+		s.out.A.Address = pnb.Address
+		s.out.B.Neighbor, s.out.B.MaxPrefix = pnb.Name, pnb.MaxPrefix
+	}
+	s.out.B.ASN = peer.cfg.BGP.ASN
+	s.out.EBGP = peer.cfg.BGP.ASN != d.cfg.BGP.ASN
+	if reason, misconfigured = pairState(d, nb, peer, pnb, s.out.EBGP); reason == "" {
+		s.ends[0] = b.peering(s, 0, d, i, peer)
+		s.ends[1] = b.peering(s, 1, peer, j, d)
+		s.ends[0].remote, s.ends[1].remote = s.ends[1], s.ends[0]
+	}
+	return reason, misconfigured
 }
 
 // reciprocal returns the index of peer's neighbor entry for d that matches

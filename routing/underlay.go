@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/preflight-sh/preflight/fwd"
 	"github.com/preflight-sh/preflight/twin"
@@ -157,6 +158,7 @@ func (u *underlay) lookup(a netip.Addr, depth int) resolution {
 			for _, c := range cs {
 				res.ports = append(res.ports, u.dev.ifaces[c.iface].cfg.Name)
 			}
+			slices.Sort(res.ports)
 			return res
 		}
 		best, dist := resolution{}, 256
