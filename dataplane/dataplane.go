@@ -119,9 +119,116 @@ func hasIPv6(n *fwd.Network) bool {
 }
 
 // compileDevice computes, for each distinct action of a device, the set of
-// packets that take it: rules in decision order (priority, then Seq,
-// highest first), each taking what no earlier rule took.
+// packets that take it, and the permit set of each of its ACLs.
 func (m *Model) compileDevice(d *fwd.Device) (*deviceModel, error) {
+	dm := &deviceModel{acl: map[string]bdd.Node{}, aclAtom: map[string][]bool{}}
+	var err error
+	if isLPM(d.Rules) {
+		err = m.compileLPM(d, dm)
+	} else {
+		err = m.compileOrdered(d, dm)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !m.Opts.ForwardingOnly {
+		for name, acl := range d.ACLs {
+			p, err := m.Space.ACLPermit(acl)
+			if err != nil {
+				return nil, fmt.Errorf("ACL %s: %w", name, err)
+			}
+			dm.acl[name] = p
+		}
+	}
+	return dm, nil
+}
+
+// isLPM reports whether every rule's priority is its prefix length, so the
+// table is a longest-prefix-match table.
+func isLPM(rules []fwd.Rule) bool {
+	for i := range rules {
+		if rules[i].Priority != rules[i].Prefix.Bits() {
+			return false
+		}
+	}
+	return true
+}
+
+// compileLPM builds the action sets of a longest-prefix-match table from
+// prefix tries (one per address family).
+func (m *Model) compileLPM(d *fwd.Device, dm *deviceModel) error {
+	order := make([]int, len(d.Rules))
+	for i := range order {
+		order[i] = i
+	}
+	// Insert in increasing Seq so that, for a prefix listed twice, the
+	// later rule replaces the earlier one.
+	sort.SliceStable(order, func(a, b int) bool { return d.Rules[order[a]].Seq < d.Rules[order[b]].Seq })
+	index := map[string]int{}
+	v4, v6 := &trieNode{action: -1}, &trieNode{action: -1}
+	hasV6 := false
+	for _, i := range order {
+		r := &d.Rules[i]
+		a := actionOf(r)
+		k, ok := index[a.key()]
+		if !ok {
+			k = len(dm.actions)
+			index[a.key()] = k
+			dm.actions = append(dm.actions, a)
+		}
+		addr := r.Prefix.Masked().Addr()
+		if addr.Is4() {
+			b := addr.As4()
+			v4.insert(b[:], r.Prefix.Bits(), k)
+			continue
+		}
+		if !m.Space.IPv6() {
+			return fmt.Errorf("rule %s: IPv6 prefix in an IPv4-only space", r.Prefix)
+		}
+		hasV6 = true
+		b := addr.As16()
+		v6.insert(b[:], r.Prefix.Bits(), k)
+	}
+	n := len(dm.actions)
+	M := m.Space.M
+	off := 0
+	if m.Space.IPv6() {
+		off = 96
+	}
+	sets := lpmSets(m.Space, v4, off, n)
+	if m.Space.IPv6() {
+		mapped := m.Space.MappedDst()
+		other := lpmSets(m.Space, v6, 0, n)
+		if !hasV6 {
+			for i := range other {
+				other[i] = M.False()
+			}
+			other[n] = M.True()
+		}
+		for i := range sets {
+			sets[i] = M.Or(M.And(mapped, sets[i]), M.Diff(other[i], mapped))
+		}
+	}
+	actions := dm.actions
+	dm.actions = nil
+	for k, set := range sets {
+		if set.IsFalse() {
+			continue
+		}
+		if k == n {
+			dm.actions = append(dm.actions, Action{Kind: NoRoute})
+		} else {
+			dm.actions = append(dm.actions, actions[k])
+		}
+		dm.preds = append(dm.preds, set)
+	}
+	return nil
+}
+
+// compileOrdered handles any priorities: rules in decision order
+// (priority, then Seq, highest first), each taking what no earlier rule
+// took.
+func (m *Model) compileOrdered(d *fwd.Device, dm *deviceModel) error {
 	M := m.Space.M
 	order := make([]int, len(d.Rules))
 	for i := range order {
@@ -134,14 +241,13 @@ func (m *Model) compileDevice(d *fwd.Device) (*deviceModel, error) {
 		}
 		return ra.Seq > rb.Seq
 	})
-	dm := &deviceModel{acl: map[string]bdd.Node{}, aclAtom: map[string][]bool{}}
 	index := map[string]int{}
 	covered := M.False()
 	for _, i := range order {
 		r := &d.Rules[i]
 		match, err := m.Space.DstPrefix(r.Prefix)
 		if err != nil {
-			return nil, fmt.Errorf("rule %s: %w", r.Prefix, err)
+			return fmt.Errorf("rule %s: %w", r.Prefix, err)
 		}
 		hit := M.Diff(match, covered)
 		if hit.IsFalse() {
@@ -162,16 +268,7 @@ func (m *Model) compileDevice(d *fwd.Device) (*deviceModel, error) {
 		dm.actions = append(dm.actions, Action{Kind: NoRoute})
 		dm.preds = append(dm.preds, rest)
 	}
-	if !m.Opts.ForwardingOnly {
-		for name, acl := range d.ACLs {
-			p, err := m.Space.ACLPermit(acl)
-			if err != nil {
-				return nil, fmt.Errorf("ACL %s: %w", name, err)
-			}
-			dm.acl[name] = p
-		}
-	}
-	return dm, nil
+	return nil
 }
 
 func actionOf(r *fwd.Rule) Action {

@@ -227,3 +227,15 @@ func (s *Space) ACLPermit(acl *fwd.ACL) (bdd.Node, error) {
 	}
 	return permit, nil
 }
+
+// DstVar returns the BDD variable of destination address bit i (0 is the
+// most significant bit of the address field: of the IPv4 address in an
+// IPv4-only space, of the 128-bit address in a dual-stack one).
+func (s *Space) DstVar(i int) int { return s.dst.off + i }
+
+// DstBits returns the width of the destination address field.
+func (s *Space) DstBits() int { return s.dst.width }
+
+// MappedDst returns the headers whose destination is IPv4 (every header in
+// an IPv4-only space).
+func (s *Space) MappedDst() bdd.Node { return s.mappedDst }
