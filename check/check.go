@@ -6,6 +6,7 @@ import (
 	"github.com/preflight-sh/preflight/capacity"
 	"github.com/preflight-sh/preflight/change"
 	"github.com/preflight-sh/preflight/finding"
+	"github.com/preflight-sh/preflight/netdiff"
 	"github.com/preflight-sh/preflight/twin"
 	"github.com/preflight-sh/preflight/verdict"
 )
@@ -77,6 +78,25 @@ func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet) (*Report, erro
 	capFindings := capacity.Check(r.BlastRadius)
 	r.Analyses = append(r.Analyses, Analysis{Name: "capacity", Ran: true, Findings: len(capFindings)})
 	r.Findings = append(r.Findings, capFindings...)
+	net := Analysis{Name: "network"}
+	var kinds []string
+	for _, t := range r.BlastRadius.Touched {
+		kinds = append(kinds, t.Kind)
+	}
+	switch {
+	case len(s.List("Device")) == 0:
+		net.Why = "the twin has no network devices"
+	case !netdiff.Touches(kinds):
+		net.Why = "the change touches no network object"
+	default:
+		fs, err := netdiff.Analyze(s, r.BlastRadius.After)
+		if err != nil {
+			return nil, err
+		}
+		net.Ran, net.Findings = true, len(fs)
+		r.Findings = append(r.Findings, fs...)
+	}
+	r.Analyses = append(r.Analyses, net)
 	finding.Sort(r.Findings)
 	v := verdict.Decide(r.Findings)
 	r.Verdict = &v

@@ -76,9 +76,14 @@ type deviceModel struct {
 	aclAtom map[string][]bool
 }
 
-// Build compiles a network.
+// Build compiles a network in a header space of its own.
 func Build(n *fwd.Network, opts Options) (*Model, error) {
-	space := hdr.NewSpace(hasIPv6(n))
+	return BuildIn(hdr.NewSpace(HasIPv6(n)), n, opts)
+}
+
+// BuildIn compiles a network in a given header space, so that models of
+// two versions of a network can be compared class by class.
+func BuildIn(space *hdr.Space, n *fwd.Network, opts Options) (*Model, error) {
 	m := &Model{Net: n, Space: space, Opts: opts, Devices: n.DeviceNames(), dev: map[string]*deviceModel{}}
 	var fwdPreds, aclPreds []bdd.Node
 	for _, name := range m.Devices {
@@ -100,7 +105,9 @@ func Build(n *fwd.Network, opts Options) (*Model, error) {
 	return m, nil
 }
 
-func hasIPv6(n *fwd.Network) bool {
+// HasIPv6 reports whether a network has IPv6 rules or ACLs (and so needs a
+// dual-stack header space).
+func HasIPv6(n *fwd.Network) bool {
 	for _, d := range n.Devices {
 		for _, r := range d.Rules {
 			if r.Prefix.Addr().Is6() {

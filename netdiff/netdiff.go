@@ -1,0 +1,333 @@
+// Package netdiff answers "what does this change break in the network":
+// it computes the data plane of the twin before and after a change,
+// compiles both into one header space, and reports every class of packets
+// whose fate changes — delivered before and dropped after, caught in a new
+// loop, or taking a path through different devices — from every device,
+// each with an example packet and its path before and after. It also
+// reports the control-plane findings (route limits, max-prefix teardowns,
+// non-convergence) that the change introduces.
+package netdiff
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/preflight-sh/preflight/bdd"
+	"github.com/preflight-sh/preflight/dataplane"
+	"github.com/preflight-sh/preflight/finding"
+	"github.com/preflight-sh/preflight/fwd"
+	"github.com/preflight-sh/preflight/hdr"
+	"github.com/preflight-sh/preflight/routing"
+	"github.com/preflight-sh/preflight/tracer"
+	"github.com/preflight-sh/preflight/twin"
+)
+
+// networkKinds are the kinds whose changes can change the data plane.
+var networkKinds = map[string]bool{"Zone": true, "Site": true, "Device": true, "Link": true, "RoutePolicy": true, "ACL": true, "AnycastPrefix": true}
+
+// Touches reports whether a change touching these kinds can change the
+// network.
+func Touches(kinds []string) bool {
+	for _, k := range kinds {
+		if networkKinds[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// Analyze compares the network of two snapshots.
+func Analyze(before, after *twin.Snapshot) ([]finding.Finding, error) {
+	rb, ra := routing.Build(before), routing.Build(after)
+	out := newRoutingFindings(rb.Findings, ra.Findings)
+	space := hdr.NewSpace(dataplane.HasIPv6(rb.Network) || dataplane.HasIPv6(ra.Network))
+	mb, err := dataplane.BuildIn(space, rb.Network, dataplane.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("data plane before the change: %w", err)
+	}
+	ma, err := dataplane.BuildIn(space, ra.Network, dataplane.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("data plane after the change: %w", err)
+	}
+	gone, n := goneAddresses(space, rb.Network, ra.Network)
+	out = append(out, reachability(before, mb, ma, gone, n)...)
+	finding.Sort(out)
+	return out, nil
+}
+
+// goneAddresses returns the destinations delivered to a device before the
+// change and to none after it — the addresses of the interfaces and
+// devices the change takes down — and how many there are. Traffic to them
+// is expected to stop and is left out of the comparison.
+func goneAddresses(space *hdr.Space, before, after *fwd.Network) (bdd.Node, int) {
+	delivered := func(n *fwd.Network) map[netip.Prefix]bool {
+		out := map[netip.Prefix]bool{}
+		for _, d := range n.Devices {
+			for _, r := range d.Rules {
+				if r.Action == fwd.Deliver {
+					out[r.Prefix] = true
+				}
+			}
+		}
+		return out
+	}
+	b, a := delivered(before), delivered(after)
+	M := space.M
+	gone, count := M.False(), 0
+	for p := range b {
+		if a[p] {
+			continue
+		}
+		if n, err := space.DstPrefix(p); err == nil {
+			gone = M.Or(gone, n)
+			count++
+		}
+	}
+	return gone, count
+}
+
+// newRoutingFindings keeps the control-plane findings of the new data plane
+// that the old one did not have.
+func newRoutingFindings(before, after []finding.Finding) []finding.Finding {
+	old := map[string]bool{}
+	for _, f := range before {
+		old[f.ID] = true
+	}
+	var out []finding.Finding
+	for _, f := range after {
+		if old[f.ID] {
+			f.Severity = finding.Warning
+			f.Message += " (already so before this change)"
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// outcome summarises how one class fares from one device: the fates of
+// its branches, and the devices its delivered branches cross.
+type outcome struct {
+	fates     string // sorted "fate@where" of every branch
+	via       string // sorted devices crossed by branches that arrive
+	path      tracer.Path
+	ok        bool // some branch is delivered or leaves the network
+	delivered bool // some branch is delivered to a device
+	loop      bool
+}
+
+func summarise(paths []tracer.Path) outcome {
+	fates := map[string]bool{}
+	via := map[string]bool{}
+	o := outcome{}
+	for i, p := range paths {
+		last := p.Hops[len(p.Hops)-1]
+		where := last.Device
+		if p.Fate == tracer.Exited {
+			where += " " + last.OutPort
+		}
+		fates[string(p.Fate)+"@"+where] = true
+		o.delivered = o.delivered || p.Fate == tracer.Delivered
+		if !p.Fate.Dropped() {
+			o.ok = true
+			for _, h := range p.Hops {
+				via[h.Device] = true
+			}
+		}
+		o.loop = o.loop || p.Fate == tracer.Loop
+		if i == 0 || (p.Fate.Dropped() && !o.path.Fate.Dropped()) {
+			o.path = p
+		}
+	}
+	o.fates = strings.Join(sortedKeys(fates), ", ")
+	o.via = strings.Join(sortedKeys(via), " ")
+	return o
+}
+
+// change is one group of classes whose fate changes the same way.
+type change struct {
+	kind     string // dropped, loop, leaves, elsewhere, rerouted, restored
+	where    string // for dropped and loop: where it now ends
+	from     []string
+	set      bdd.Node
+	classes  int
+	examples []example
+}
+
+// example is one class of a change from one device.
+type example struct {
+	from          string
+	set           bdd.Node
+	before, after outcome
+}
+
+// maxExamples bounds the examples a finding lists.
+const maxExamples = 4
+
+// classify names how a class's fate changed, and where it now ends.
+func classify(b, a outcome) (kind, where string) {
+	switch {
+	case b.ok && !a.ok:
+		return "dropped", a.path.Hops[len(a.path.Hops)-1].Device + " (" + string(a.path.Fate) + ")"
+	case !b.loop && a.loop:
+		return "loop", a.path.Hops[len(a.path.Hops)-1].Device
+	case b.delivered && !a.delivered:
+		last := a.path.Hops[len(a.path.Hops)-1]
+		return "leaves", last.Device + " " + last.OutPort
+	case !b.ok && a.ok:
+		return "restored", ""
+	case b.fates != a.fates:
+		return "elsewhere", ""
+	}
+	return "rerouted", ""
+}
+
+// reachability compares every joint class (a class before intersected
+// with a class after) from every device present in both models.
+func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGone int) []finding.Finding {
+	M := mb.Space.M
+	var devices []string
+	for _, d := range mb.Devices {
+		if ma.Net.Devices[d] != nil {
+			devices = append(devices, d)
+		}
+	}
+	type key struct {
+		atom int
+		dev  string
+	}
+	memoB, memoA := map[key]outcome{}, map[key]outcome{}
+	walk := func(m *dataplane.Model, memo map[key]outcome, atom int, dev string) outcome {
+		k := key{atom, dev}
+		if o, ok := memo[k]; ok {
+			return o
+		}
+		paths, _ := m.Walk(atom, dev)
+		o := summarise(paths)
+		memo[k] = o
+		return o
+	}
+	groups := map[string]*change{}
+	var order []string
+	for i, a := range mb.Atoms {
+		for j, b := range ma.Atoms {
+			joint := M.Diff(M.And(a, b), gone)
+			if joint.IsFalse() {
+				continue
+			}
+			for _, dev := range devices {
+				ob, oa := walk(mb, memoB, i, dev), walk(ma, memoA, j, dev)
+				if ob.fates == oa.fates && ob.via == oa.via {
+					continue
+				}
+				kind, where := classify(ob, oa)
+				k := kind + "|" + where
+				g := groups[k]
+				if g == nil {
+					g = &change{kind: kind, where: where, set: M.False()}
+					groups[k] = g
+					order = append(order, k)
+				}
+				g.from = appendUnique(g.from, dev)
+				g.set = M.Or(g.set, joint)
+				g.classes++
+				if len(g.examples) < maxExamples {
+					g.examples = append(g.examples, example{from: dev, set: joint, before: ob, after: oa})
+				}
+			}
+		}
+	}
+	sort.Strings(order)
+	var out []finding.Finding
+	for _, k := range order {
+		f := changeFinding(s, mb.Space, groups[k])
+		if nGone > 0 {
+			f.Evidence.Lines = append(f.Evidence.Lines, fmt.Sprintf("left out: traffic to the %d address(es) the change takes down", nGone))
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+var kindText = map[string]struct {
+	sev  finding.Severity
+	text string
+}{
+	"dropped":   {finding.Critical, "was delivered and is now dropped at %s"},
+	"loop":      {finding.Critical, "is now caught in a forwarding loop at %s"},
+	"leaves":    {finding.Critical, "was delivered inside the network and now leaves it at %s"},
+	"elsewhere": {finding.Warning, "now ends somewhere else%s"},
+	"rerouted":  {finding.Info, "still arrives, through different devices%s"},
+	"restored":  {finding.Info, "was dropped and is now delivered%s"},
+}
+
+func changeFinding(s *twin.Snapshot, space *hdr.Space, g *change) finding.Finding {
+	kt := kindText[g.kind]
+	dsts, exact := space.DstPrefixes(g.set, 6)
+	var ds []string
+	for _, p := range dsts {
+		ds = append(ds, p.String())
+	}
+	if !exact || len(ds) == 0 {
+		ds = append(ds, "…")
+	}
+	f := finding.Finding{
+		ID:       "reachability." + g.kind,
+		Category: "reachability",
+		Severity: kt.sev,
+		Message:  fmt.Sprintf("traffic from %d device(s) to %s "+kt.text, len(g.from), strings.Join(ds, ", "), g.where),
+		Evidence: finding.Evidence{
+			Figures: []finding.Figure{{Name: "source devices", Value: float64(len(g.from)), Unit: "devices"}, {Name: "equivalence classes", Value: float64(g.classes), Unit: "classes"}},
+		},
+	}
+	if g.where != "" {
+		f.ID += "/" + strings.Fields(g.where)[0]
+	}
+	f.Evidence.Lines = append(f.Evidence.Lines, "from: "+strings.Join(first(g.from, 8), ", "))
+	for _, ex := range g.examples {
+		p, _ := space.Example(ex.set)
+		f.Evidence.Lines = append(f.Evidence.Lines,
+			fmt.Sprintf("e.g. %s from %s", p, ex.from),
+			"  before: "+ex.before.path.String()+" — "+ex.before.path.Why,
+			"  after:  "+ex.after.path.String()+" — "+ex.after.path.Why)
+	}
+	for _, d := range first(g.from, 6) {
+		if o := s.Get("Device", d); o != nil {
+			f.Objects = append(f.Objects, finding.ObjectOf(o, ""))
+		}
+	}
+	return f
+}
+
+func orAll(ds []string) string {
+	if len(ds) == 0 {
+		return "some destinations"
+	}
+	return strings.Join(ds, ", ")
+}
+
+func first(l []string, n int) []string {
+	if len(l) > n {
+		return append(l[:n:n], fmt.Sprintf("and %d more", len(l)-n))
+	}
+	return l
+}
+
+func appendUnique(l []string, s string) []string {
+	for _, x := range l {
+		if x == s {
+			return l
+		}
+	}
+	return append(l, s)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
