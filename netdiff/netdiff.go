@@ -42,6 +42,7 @@ func Touches(kinds []string) bool {
 func Analyze(before, after *twin.Snapshot) ([]finding.Finding, error) {
 	rb, ra := routing.Build(before), routing.Build(after)
 	out := newRoutingFindings(rb.Findings, ra.Findings)
+	out = append(out, lostAnycast(after, rb, ra)...)
 	space := hdr.NewSpace(dataplane.HasIPv6(rb.Network) || dataplane.HasIPv6(ra.Network))
 	mb, err := dataplane.BuildIn(space, rb.Network, dataplane.Options{})
 	if err != nil {
@@ -86,6 +87,56 @@ func goneAddresses(space *hdr.Space, before, after *fwd.Network) (bdd.Node, int)
 		}
 	}
 	return gone, count
+}
+
+// lostAnycast reports anycast prefixes that every announcing site stops
+// announcing after the change (withdrawn, or its device down), when some
+// site announced them before.
+func lostAnycast(s *twin.Snapshot, rb, ra *routing.Result) []finding.Finding {
+	var out []finding.Finding
+	for _, ap := range twin.Typed[twin.AnycastPrefix](s) {
+		if announcing(ap, rb) == 0 || announcing(ap, ra) > 0 {
+			continue
+		}
+		f := finding.Finding{
+			ID:       "reachability.anycast-lost/" + ap.Name,
+			Category: "reachability",
+			Severity: finding.Critical,
+			Message:  fmt.Sprintf("anycast prefix %s (%s) is announced from no site after the change: it becomes unreachable", ap.Name, ap.Prefix),
+			Objects:  []finding.Object{finding.ObjectOf(ap, "announcements")},
+		}
+		for _, rf := range ra.Findings {
+			if strings.HasPrefix(rf.ID, "routing.anycast-withdrawn/"+ap.Name+"/") {
+				f.Evidence.Lines = append(f.Evidence.Lines, rf.Message)
+			}
+		}
+		for _, a := range ap.Announcements {
+			if a.Device != "" && ra.Network.Devices[a.Device] == nil {
+				f.Evidence.Lines = append(f.Evidence.Lines, fmt.Sprintf("%s at %s is down", a.Device, a.Site))
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// announcing counts the announcements of an anycast prefix that are
+// configured up, whose device is up, and that routing did not withdraw.
+func announcing(ap *twin.AnycastPrefix, r *routing.Result) int {
+	withdrawn := map[string]bool{}
+	for _, f := range r.Findings {
+		if rest, ok := strings.CutPrefix(f.ID, "routing.anycast-withdrawn/"+ap.Name+"/"); ok {
+			withdrawn[rest] = true
+		}
+	}
+	n := 0
+	for _, a := range ap.Announcements {
+		if !a.Announced() || a.Device == "" || r.Network.Devices[a.Device] == nil || withdrawn[a.Device] {
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // newRoutingFindings keeps the control-plane findings of the new data plane
