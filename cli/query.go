@@ -230,15 +230,26 @@ func traceCmd(e *env) *cobra.Command {
 func reachCmd(e *env) *cobra.Command {
 	var nf netFlags
 	var hf headerFlags
-	var from, to, format string
+	var from, to, format, expect, via string
 	var forwardingOnly bool
 	cmd := &cobra.Command{
-		Use:   "reach TWIN|DUMP_DIR --from DEVICE --to DEVICE [--dst PREFIX] [--src PREFIX] [--proto P] [--dport N]",
+		Use:   "reach TWIN|DUMP_DIR --from DEVICE --to DEVICE [--dst PREFIX] [--src PREFIX] [--proto P] [--dport N] [--expect reach|isolated] [--via DEVICE]",
 		Short: "Which packets from one device are delivered to another, and where and why the others are dropped",
-		Args:  cobra.ExactArgs(1),
+		Long: `Which packets from one device are delivered to another, and where and why the
+others are dropped: every class of packets, with one example packet and its
+path, for all packets at once.
+
+With --expect reach every packet (within the header constraints) must reach
+--to; with --expect isolated none may; with --via every packet that reaches
+--to must pass through that device (a waypoint). The exit code is 1 when an
+expectation fails, with the offending classes as counterexamples.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
+			}
+			if expect != "" && expect != "reach" && expect != "isolated" {
+				return badInput(fmt.Errorf("preflight: --expect %q: use reach or isolated", expect))
 			}
 			if from == "" || to == "" {
 				return badInput(fmt.Errorf("preflight: reach needs --from DEVICE and --to DEVICE"))
@@ -246,6 +257,9 @@ func reachCmd(e *env) *cobra.Command {
 			n, _, err := loadNetwork(args[0], nf)
 			if err != nil {
 				return err
+			}
+			if via != "" && n.Devices[via] == nil {
+				return badInput(fmt.Errorf("preflight: --via %q is not a device", via))
 			}
 			if n.Devices[to] == nil {
 				return badInput(fmt.Errorf("preflight: --to %q is not a device (devices: %s)", to, strings.Join(first(n.DeviceNames(), 10), ", ")))
@@ -262,7 +276,18 @@ func reachCmd(e *env) *cobra.Command {
 			if err != nil {
 				return badInput(fmt.Errorf("preflight: %w", err))
 			}
-			return e.emit(func(w io.Writer) error { return writeReach(w, m, from, to, format, outs) })
+			classes := reachClasses(m, to, via, outs)
+			failed := 0
+			for _, c := range classes {
+				if c.Violates = (expect == "reach" && !c.Reaches) || (expect == "isolated" && c.Reaches) || (c.Reaches && via != "" && !c.Via); c.Violates {
+					failed++
+				}
+			}
+			err = e.emit(func(w io.Writer) error { return writeReach(w, from, to, format, expect, via, classes, failed) })
+			if err == nil && failed > 0 {
+				return &exitError{code: ExitBlocked}
+			}
+			return err
 		},
 	}
 	nf.add(cmd)
@@ -271,29 +296,37 @@ func reachCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "device they should be delivered to")
 	cmd.Flags().BoolVar(&forwardingOnly, "forwarding-only", false, "ignore ACLs")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&expect, "expect", "", "reach: every packet must reach --to; isolated: none may")
+	cmd.Flags().StringVar(&via, "via", "", "waypoint every packet that reaches --to must pass through")
 	return cmd
 }
 
 // reachClass is one group of reach's answer.
 type reachClass struct {
-	Reaches bool         `json:"reaches"`
-	Fate    tracer.Fate  `json:"fate"`
-	Where   string       `json:"where"`
-	Why     string       `json:"why"`
-	Dst     []string     `json:"dstPrefixes,omitempty"`
-	Example string       `json:"example"`
-	Path    string       `json:"path"`
-	Classes int          `json:"classes"`
-	Hops    []tracer.Hop `json:"hops"`
+	Reaches  bool         `json:"reaches"`
+	Via      bool         `json:"viaWaypoint,omitempty"`
+	Violates bool         `json:"violates,omitempty"`
+	Fate     tracer.Fate  `json:"fate"`
+	Where    string       `json:"where"`
+	Why      string       `json:"why"`
+	Dst      []string     `json:"dstPrefixes,omitempty"`
+	Example  string       `json:"example"`
+	Path     string       `json:"path"`
+	Classes  int          `json:"classes"`
+	Hops     []tracer.Hop `json:"hops"`
 }
 
-func writeReach(w io.Writer, m *dataplane.Model, from, to, format string, outs []dataplane.Outcome) error {
+// reachClasses turns outcomes into reach's answer.
+func reachClasses(m *dataplane.Model, to, via string, outs []dataplane.Outcome) []reachClass {
 	var classes []reachClass
 	for _, o := range outs {
 		c := reachClass{
 			Reaches: (o.Fate == tracer.Delivered || o.Fate == tracer.Exited) && strings.Fields(o.Where)[0] == to,
 			Fate:    o.Fate, Where: o.Where, Why: o.Why,
 			Example: o.Example.String(), Path: o.Path.String(), Classes: o.Classes, Hops: o.Path.Hops,
+		}
+		for _, d := range o.Common {
+			c.Via = c.Via || d == via
 		}
 		if ps, _ := m.Space.DstPrefixes(o.Set, 8); len(ps) > 0 {
 			for _, p := range ps {
@@ -302,11 +335,29 @@ func writeReach(w io.Writer, m *dataplane.Model, from, to, format string, outs [
 		}
 		classes = append(classes, c)
 	}
+	return classes
+}
+
+func writeReach(w io.Writer, from, to, format, expect, via string, classes []reachClass, failed int) error {
 	if format == "json" {
-		return report.JSON(w, map[string]any{"apiVersion": "preflight/v1", "kind": "Reach", "from": from, "to": to, "outcomes": classes})
+		return report.JSON(w, map[string]any{"apiVersion": "preflight/v1", "kind": "Reach", "from": from, "to": to, "expect": expect, "via": via, "violations": failed, "outcomes": classes})
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "reach from %s to %s\n", from, to)
+	if expect != "" || via != "" {
+		want := []string{}
+		if expect != "" {
+			want = append(want, "expect "+expect)
+		}
+		if via != "" {
+			want = append(want, "via "+via)
+		}
+		verdict := "HOLDS"
+		if failed > 0 {
+			verdict = fmt.Sprintf("FAILS: %d group(s) are counterexamples (marked ✗)", failed)
+		}
+		fmt.Fprintf(&b, "%s: %s\n", strings.Join(want, ", "), verdict)
+	}
 	for _, reaches := range []bool{true, false} {
 		title := "reach " + to + " (delivered there, or leave the network there)"
 		if !reaches {
@@ -323,7 +374,11 @@ func writeReach(w io.Writer, m *dataplane.Model, from, to, format string, outs [
 			if c.Reaches != reaches {
 				continue
 			}
-			fmt.Fprintf(&b, "  %s at %s — %s\n", strings.ToUpper(string(c.Fate)), c.Where, c.Why)
+			mark := " "
+			if c.Violates {
+				mark = "✗"
+			}
+			fmt.Fprintf(&b, "%s %s at %s — %s\n", mark, strings.ToUpper(string(c.Fate)), c.Where, c.Why)
 			if len(c.Dst) > 0 {
 				fmt.Fprintf(&b, "    destinations: %s\n", strings.Join(c.Dst, ", "))
 			}

@@ -24,6 +24,9 @@ type Outcome struct {
 	Path    tracer.Path `json:"path"`
 	// Classes counts the equivalence classes in Set.
 	Classes int `json:"classes"`
+	// Common lists the devices every path of the group crosses (its
+	// waypoints), sorted.
+	Common []string `json:"common"`
 }
 
 // Outcomes follows all traffic in within (a BDD; True for every packet)
@@ -35,6 +38,7 @@ func (m *Model) Outcomes(start string, within bdd.Node) ([]Outcome, error) {
 	}
 	M := m.Space.M
 	groups := map[string]*Outcome{}
+	common := map[string]map[string]bool{}
 	var keys []string
 	for atom, a := range m.Atoms {
 		set := M.And(a, within)
@@ -61,12 +65,32 @@ func (m *Model) Outcomes(start string, within bdd.Node) ([]Outcome, error) {
 			}
 			g.Set = M.Or(g.Set, set)
 			g.Classes++
+			common[key] = intersect(common[key], p.Hops)
 		}
 	}
 	sort.Strings(keys)
 	out := make([]Outcome, len(keys))
 	for i, k := range keys {
 		out[i] = *groups[k]
+		out[i].Common = sortedKeys(common[k])
 	}
 	return out, nil
+}
+
+// intersect keeps the devices of set that hops also crosses (all of hops'
+// devices when set is nil).
+func intersect(set map[string]bool, hops []tracer.Hop) map[string]bool {
+	on := map[string]bool{}
+	for _, h := range hops {
+		on[h.Device] = true
+	}
+	if set == nil {
+		return on
+	}
+	for d := range set {
+		if !on[d] {
+			delete(set, d)
+		}
+	}
+	return set
 }
