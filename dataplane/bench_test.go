@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"github.com/preflight-sh/preflight/internal/datasets"
 	"path/filepath"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 // (126,017 rules, already parsed) and computes where all traffic from
 // every router ends: reachability between all router pairs.
 func BenchmarkInternet2AllPairs(b *testing.B) {
-	n, _, err := fibdump.Load(filepath.Join(datasets(b), "internet2"))
+	n, _, err := fibdump.Load(filepath.Join(datasets.Dir(b), "internet2"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func BenchmarkInternet2AllPairs(b *testing.B) {
 
 // BenchmarkStanfordBuild builds the Stanford model with ACLs.
 func BenchmarkStanfordBuild(b *testing.B) {
-	n, _, err := fibdump.Load(filepath.Join(datasets(b), "stanford"))
+	n, _, err := fibdump.Load(filepath.Join(datasets.Dir(b), "stanford"))
 	if err != nil {
 		b.Fatal(err)
 	}

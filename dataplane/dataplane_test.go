@@ -157,3 +157,32 @@ func TestAtomsPartition(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAgainstTracer runs the differential test on networks and packets
+// drawn from fuzzer-chosen seeds.
+func FuzzAgainstTracer(f *testing.F) {
+	for _, s := range []uint64{0, 1, 42, 1000, 1 << 40} {
+		f.Add(s, uint64(7), false)
+	}
+	f.Fuzz(func(t *testing.T, seed, stream uint64, forwardingOnly bool) {
+		r := rand.New(rand.NewPCG(seed, stream))
+		n := randomNetwork(r)
+		m, err := Build(n, Options{ForwardingOnly: forwardingOnly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		concrete := n
+		if forwardingOnly {
+			concrete = m.network()
+		}
+		for range 5 {
+			p := randomPacket(r)
+			start := m.Devices[r.IntN(len(m.Devices))]
+			want, _ := tracer.Trace(concrete, start, "", p)
+			got, _ := m.Walk(m.AtomOf(p), start)
+			if render(got) != render(want) {
+				t.Fatalf("packet %v from %s:\nsymbolic:\n%s\nconcrete:\n%s", p, start, render(got), render(want))
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"github.com/preflight-sh/preflight/internal/datasets"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,25 +11,10 @@ import (
 	"github.com/preflight-sh/preflight/fwd"
 )
 
-// datasets returns the shared datasets directory (PREFLIGHT_DATASETS, or
-// ../../shared/datasets from this package), or skips the test.
-func datasets(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("PREFLIGHT_DATASETS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "datasets")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		abs, _ := filepath.Abs(dir)
-		tb.Skipf("datasets not found at %s (set PREFLIGHT_DATASETS to the datasets directory): %v", abs, err)
-	}
-	return dir
-}
-
 // TestPublishedFigures reproduces the datasets' reference figures:
 // forwarding-only equivalence classes and loops.
 func TestPublishedFigures(t *testing.T) {
-	dir := datasets(t)
+	dir := datasets.Dir(t)
 	load := func(name string, raw bool) *fwd.Network {
 		path := filepath.Join(dir, name)
 		var n *fwd.Network
@@ -87,7 +73,7 @@ func TestPublishedFigures(t *testing.T) {
 // partitions on their own are APKeep's 494 + 21 = 515 atoms; packets that
 // behave alike at every forwarding table and every ACL number 5,996.
 func TestStanfordWithACLs(t *testing.T) {
-	n, _, err := fibdump.Load(filepath.Join(datasets(t), "stanford"))
+	n, _, err := fibdump.Load(filepath.Join(datasets.Dir(t), "stanford"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,9 @@ import (
 	"github.com/preflight-sh/preflight/tracer"
 )
 
-// BlackHole is a device that receives traffic from another device and has
+// BlackHoleSite is a device that receives traffic from another device and has
 // no route for it.
-type BlackHole struct {
+type BlackHoleSite struct {
 	Device string `json:"device"`
 	// Classes counts the equivalence classes dropped there.
 	Classes int    `json:"classes"`
@@ -27,8 +27,8 @@ type Inconsistency struct {
 
 // Problems traces every class from every device and returns the black
 // holes and multipath inconsistencies, sorted by device.
-func (m *Model) Problems() ([]BlackHole, []Inconsistency) {
-	holes := map[string]*BlackHole{}
+func (m *Model) Problems() ([]BlackHoleSite, []Inconsistency) {
+	holes := map[string]*BlackHoleSite{}
 	incons := map[string]*Inconsistency{}
 	for atom := range m.Atoms {
 		seenHole := map[string]bool{}
@@ -48,7 +48,7 @@ func (m *Model) Problems() ([]BlackHole, []Inconsistency) {
 				h := holes[at]
 				if h == nil {
 					ex, _ := m.Space.Example(m.Atoms[atom])
-					h = &BlackHole{Device: at, Example: ex.String(), Path: p.String()}
+					h = &BlackHoleSite{Device: at, Example: ex.String(), Path: p.String()}
 					holes[at] = h
 				}
 				if !seenHole[at] {
@@ -70,7 +70,7 @@ func (m *Model) Problems() ([]BlackHole, []Inconsistency) {
 			}
 		}
 	}
-	var hs []BlackHole
+	var hs []BlackHoleSite
 	for _, k := range sortedKeys(holes) {
 		hs = append(hs, *holes[k])
 	}

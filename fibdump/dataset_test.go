@@ -2,6 +2,7 @@ package fibdump
 
 import (
 	"encoding/binary"
+	"github.com/preflight-sh/preflight/internal/datasets"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,21 +12,6 @@ import (
 
 	"github.com/preflight-sh/preflight/fwd"
 )
-
-// datasets returns the shared datasets directory (PREFLIGHT_DATASETS, or
-// ../../shared/datasets from this package), or skips the test.
-func datasets(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("PREFLIGHT_DATASETS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "datasets")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		abs, _ := filepath.Abs(dir)
-		tb.Skipf("datasets not found at %s (set PREFLIGHT_DATASETS to the datasets directory): %v", abs, err)
-	}
-	return dir
-}
 
 // readLines returns the non-empty lines of a file.
 func readLines(t *testing.T, path string) []string {
@@ -51,7 +37,7 @@ func aclCounts(n *fwd.Network) (acls, rules, attached int) {
 }
 
 func TestDatasetStanford(t *testing.T) {
-	dir := filepath.Join(datasets(t), "stanford")
+	dir := filepath.Join(datasets.Dir(t), "stanford")
 	n, err := LoadStanford(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +138,7 @@ func TestDatasetStanford(t *testing.T) {
 }
 
 func TestDatasetStanfordNoACL(t *testing.T) {
-	dir := filepath.Join(datasets(t), "stanford")
+	dir := filepath.Join(datasets.Dir(t), "stanford")
 	n, err := LoadStanford(filepath.Join(dir, "stanford-noacl"))
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +182,7 @@ func equalVLANs(a, b map[string][]string) bool {
 }
 
 func TestDatasetStanfordUpdates(t *testing.T) {
-	dir := filepath.Join(datasets(t), "stanford")
+	dir := filepath.Join(datasets.Dir(t), "stanford")
 	ups, err := ReadStanfordUpdates(filepath.Join(dir, "updates"))
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +223,7 @@ func TestDatasetStanfordUpdates(t *testing.T) {
 }
 
 func TestDatasetInternet2(t *testing.T) {
-	dir := filepath.Join(datasets(t), "internet2")
+	dir := filepath.Join(datasets.Dir(t), "internet2")
 	n, err := LoadInternet2(dir, true)
 	if err != nil {
 		t.Fatal(err)
@@ -383,7 +369,7 @@ func ecCount(t *testing.T, n *fwd.Network) int {
 
 // TestDatasetLoad checks format detection on the real directories.
 func TestDatasetLoad(t *testing.T) {
-	root := datasets(t)
+	root := datasets.Dir(t)
 	for dir, want := range map[string]string{
 		"stanford":                FormatStanford,
 		"stanford/stanford-noacl": FormatStanford,

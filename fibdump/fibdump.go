@@ -152,6 +152,20 @@ func isSpace(c byte) bool {
 }
 
 // err reports a read error, if reading stopped on one.
+// nextFields returns the next non-blank line and its fields; false at the
+// end of the input.
+func (lr *lineReader) nextFields() (string, []string, bool) {
+	for {
+		line, ok := lr.next()
+		if !ok {
+			return "", nil, false
+		}
+		if f := lr.fields(line); len(f) > 0 {
+			return line, f, true
+		}
+	}
+}
+
 func (lr *lineReader) err() error {
 	err := lr.sc.Err()
 	if err == nil {

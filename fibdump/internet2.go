@@ -32,13 +32,9 @@ func parseInternet2FIB(r io.Reader, name string, normalise bool, sizeHint int) (
 	rules := make([]fwd.Rule, 0, sizeHint)
 	ports := map[string]string{} // one copy of each port name
 	for {
-		line, ok := lr.next()
+		line, f, ok := lr.nextFields()
 		if !ok {
 			break
-		}
-		f := lr.fields(line)
-		if len(f) == 0 {
-			continue
 		}
 		if len(f) != 4 || f[0] != "fw" {
 			return nil, lr.errorf("FIB rule needs 4 fields (fw IP LEN PORT), found %q", line)

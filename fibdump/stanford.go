@@ -68,13 +68,9 @@ func ParseStanfordUpdates(r io.Reader, name string) ([]Update, error) {
 	lr := newLineReader(r, name)
 	var ups []Update
 	for {
-		line, ok := lr.next()
+		line, f, ok := lr.nextFields()
 		if !ok {
 			break
-		}
-		f := lr.fields(line)
-		if len(f) == 0 {
-			continue
 		}
 		u, msg := parseUpdate(f, line, name, lr.line)
 		if msg != "" {
@@ -252,13 +248,9 @@ func ParseVLANs(r io.Reader, name string) ([]VLAN, error) {
 	lr := newLineReader(r, name)
 	var vlans []VLAN
 	for {
-		line, ok := lr.next()
+		_, f, ok := lr.nextFields()
 		if !ok {
 			break
-		}
-		f := lr.fields(line)
-		if len(f) == 0 {
-			continue
 		}
 		if len(f) < 3 {
 			return nil, lr.errorf("VLAN line needs a router, a VLAN name and at least one member port (ROUTER VLAN PORT...), found %d fields", len(f))

@@ -23,13 +23,9 @@ func ParseTopo(r io.Reader, name string) ([]TopoEdge, error) {
 	lr := newLineReader(r, name)
 	var edges []TopoEdge
 	for {
-		line, ok := lr.next()
+		_, f, ok := lr.nextFields()
 		if !ok {
 			break
-		}
-		f := lr.fields(line)
-		if len(f) == 0 {
-			continue
 		}
 		if len(f) != 4 {
 			return nil, lr.errorf("topology edge needs 4 fields (DEVICE PORT PEER_DEVICE PEER_PORT), found %d", len(f))
