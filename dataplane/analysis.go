@@ -173,7 +173,7 @@ type Summary struct {
 // Summarize computes the summary.
 func (m *Model) Summarize() Summary {
 	s := Summary{Devices: len(m.Devices), Rules: m.Net.RuleCount(), ForwardingOnly: m.Opts.ForwardingOnly, EquivalenceClasses: len(m.Atoms),
-		ForwardingClasses: len(refine(m.Space.M, m.fwdPreds)), ACLClasses: len(refine(m.Space.M, m.aclPreds))}
+		ForwardingClasses: m.fwdClasses, ACLClasses: len(refine(m.Space.M, m.aclPreds))}
 	for _, d := range m.Net.Devices {
 		for _, a := range d.ACLs {
 			s.ACLRules += len(a.Rules)

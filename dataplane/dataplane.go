@@ -59,15 +59,24 @@ type Model struct {
 
 	dev   map[string]*deviceModel
 	noACL *fwd.Network
-	// fwdPreds and aclPreds are the forwarding and ACL predicates.
-	fwdPreds, aclPreds []bdd.Node
-	peerMap            map[fwd.PortRef][]fwd.PortRef
+	// fwdClasses counts the classes of the forwarding tables alone;
+	// aclPreds are the ACL permit sets.
+	fwdClasses int
+	aclPreds   []bdd.Node
+	// examples caches one packet per atom.
+	examples map[int]fwd.Packet
+	peerMap  map[fwd.PortRef][]fwd.PortRef
 }
 
 // deviceModel is one device's predicates and, per atom, its behaviour.
 type deviceModel struct {
 	actions []Action
-	preds   []bdd.Node // per action: the packets it takes
+	// preds holds, per action, the packets it takes; built only when some
+	// device's table is not longest-prefix-match (see BuildIn).
+	preds []bdd.Node
+	// v4 and v6 are the prefix tries of a longest-prefix-match table
+	// (nil otherwise); their action n = len(actions)-1 is "no route".
+	v4, v6 *trieNode
 	// byAtom[atom] is the index of the action the atom takes.
 	byAtom []int
 	// acl[name] is the permit set of each ACL; aclAtom[name][atom] says
@@ -85,24 +94,60 @@ func Build(n *fwd.Network, opts Options) (*Model, error) {
 // two versions of a network can be compared class by class.
 func BuildIn(space *hdr.Space, n *fwd.Network, opts Options) (*Model, error) {
 	m := &Model{Net: n, Space: space, Opts: opts, Devices: n.DeviceNames(), dev: map[string]*deviceModel{}}
-	var fwdPreds, aclPreds []bdd.Node
-	for _, name := range m.Devices {
+	allLPM := true
+	devs := make([]*deviceModel, len(m.Devices))
+	for i, name := range m.Devices {
 		dm, err := m.compileDevice(n.Devices[name])
 		if err != nil {
 			return nil, fmt.Errorf("device %s: %w", name, err)
 		}
 		m.dev[name] = dm
-		fwdPreds = append(fwdPreds, dm.preds...)
-		for _, acl := range sortedKeys(dm.acl) {
-			aclPreds = append(aclPreds, dm.acl[acl])
+		devs[i] = dm
+		allLPM = allLPM && dm.v4 != nil
+	}
+	// Forwarding classes: straight from the prefix tries when every table
+	// is longest-prefix-match, else by refining the per-action sets.
+	var byAtom [][]int
+	if allLPM {
+		m.Atoms, byAtom = m.trieAtoms(devs)
+	} else {
+		var preds []bdd.Node
+		for _, dm := range devs {
+			if dm.v4 != nil {
+				m.lpmPreds(dm)
+			}
+			preds = append(preds, dm.preds...)
+		}
+		m.Atoms = refine(space.M, preds)
+		byAtom = make([][]int, len(devs))
+		for i, dm := range devs {
+			byAtom[i] = m.actionsByAtom(dm)
 		}
 	}
-	m.fwdPreds, m.aclPreds = fwdPreds, aclPreds
-	m.Atoms = refine(space.M, append(append([]bdd.Node(nil), fwdPreds...), aclPreds...))
-	for _, name := range m.Devices {
-		m.classify(m.dev[name])
+	m.fwdClasses = len(m.Atoms)
+	// ACLs refine the forwarding classes further.
+	var parent []int
+	m.Atoms, parent = refineTracked(space.M, m.Atoms, m.aclPredicates(devs))
+	for i, dm := range devs {
+		dm.byAtom = make([]int, len(m.Atoms))
+		for a, p := range parent {
+			dm.byAtom[a] = byAtom[i][p]
+		}
+		m.classifyACLs(dm)
 	}
 	return m, nil
+}
+
+// aclPredicates collects every ACL's permit set, in a fixed order.
+func (m *Model) aclPredicates(devs []*deviceModel) []bdd.Node {
+	var out []bdd.Node
+	for _, dm := range devs {
+		for _, acl := range sortedKeys(dm.acl) {
+			out = append(out, dm.acl[acl])
+		}
+	}
+	m.aclPreds = out
+	return out
 }
 
 // HasIPv6 reports whether a network has IPv6 rules or ACLs (and so needs a
@@ -161,8 +206,8 @@ func isLPM(rules []fwd.Rule) bool {
 	return true
 }
 
-// compileLPM builds the action sets of a longest-prefix-match table from
-// prefix tries (one per address family).
+// compileLPM builds the prefix tries of a longest-prefix-match table (one
+// per address family); the last action is "no route".
 func (m *Model) compileLPM(d *fwd.Device, dm *deviceModel) error {
 	order := make([]int, len(d.Rules))
 	for i := range order {
@@ -171,65 +216,64 @@ func (m *Model) compileLPM(d *fwd.Device, dm *deviceModel) error {
 	// Insert in increasing Seq so that, for a prefix listed twice, the
 	// later rule replaces the earlier one.
 	sort.SliceStable(order, func(a, b int) bool { return d.Rules[order[a]].Seq < d.Rules[order[b]].Seq })
-	index := map[string]int{}
-	v4, v6 := &trieNode{action: -1}, &trieNode{action: -1}
-	hasV6 := false
+	// Actions by kind and port list ("" for deliver and drop); a rule with
+	// one port is looked up without building a key.
+	index := map[ActionKind]map[string]int{}
+	alloc := &trieAlloc{}
+	dm.v4, dm.v6 = alloc.node(), alloc.node()
 	for _, i := range order {
 		r := &d.Rules[i]
-		a := actionOf(r)
-		k, ok := index[a.key()]
+		kind, ports := actionKind(r), ""
+		switch {
+		case kind != Forward:
+		case len(r.Ports) == 1:
+			ports = r.Ports[0]
+		default:
+			ports = strings.Join(actionOf(r).Ports, ",")
+		}
+		if index[kind] == nil {
+			index[kind] = map[string]int{}
+		}
+		k, ok := index[kind][ports]
 		if !ok {
 			k = len(dm.actions)
-			index[a.key()] = k
-			dm.actions = append(dm.actions, a)
+			index[kind][ports] = k
+			dm.actions = append(dm.actions, actionOf(r))
 		}
 		addr := r.Prefix.Masked().Addr()
 		if addr.Is4() {
 			b := addr.As4()
-			v4.insert(b[:], r.Prefix.Bits(), k)
+			dm.v4.insert(alloc, b[:], r.Prefix.Bits(), k)
 			continue
 		}
 		if !m.Space.IPv6() {
 			return fmt.Errorf("rule %s: IPv6 prefix in an IPv4-only space", r.Prefix)
 		}
-		hasV6 = true
 		b := addr.As16()
-		v6.insert(b[:], r.Prefix.Bits(), k)
+		dm.v6.insert(alloc, b[:], r.Prefix.Bits(), k)
 	}
-	n := len(dm.actions)
+	dm.actions = append(dm.actions, Action{Kind: NoRoute})
+	return nil
+}
+
+// lpmPreds builds a longest-prefix-match device's per-action sets from its
+// tries.
+func (m *Model) lpmPreds(dm *deviceModel) {
 	M := m.Space.M
+	n := len(dm.actions) - 1
 	off := 0
 	if m.Space.IPv6() {
 		off = 96
 	}
-	sets := lpmSets(m.Space, v4, off, n)
+	sets := lpmSets(m.Space, dm.v4, off, n)
 	if m.Space.IPv6() {
 		mapped := m.Space.MappedDst()
-		other := lpmSets(m.Space, v6, 0, n)
-		if !hasV6 {
-			for i := range other {
-				other[i] = M.False()
-			}
-			other[n] = M.True()
-		}
+		other := lpmSets(m.Space, dm.v6, 0, n)
 		for i := range sets {
 			sets[i] = M.Or(M.And(mapped, sets[i]), M.Diff(other[i], mapped))
 		}
 	}
-	actions := dm.actions
-	dm.actions = nil
-	for k, set := range sets {
-		if set.IsFalse() {
-			continue
-		}
-		if k == n {
-			dm.actions = append(dm.actions, Action{Kind: NoRoute})
-		} else {
-			dm.actions = append(dm.actions, actions[k])
-		}
-		dm.preds = append(dm.preds, set)
-	}
-	return nil
+	dm.preds = sets
 }
 
 // compileOrdered handles any priorities: rules in decision order
@@ -278,6 +322,16 @@ func (m *Model) compileOrdered(d *fwd.Device, dm *deviceModel) error {
 	return nil
 }
 
+func actionKind(r *fwd.Rule) ActionKind {
+	switch r.Action {
+	case fwd.Deliver:
+		return Deliver
+	case fwd.Drop:
+		return Drop
+	}
+	return Forward
+}
+
 func actionOf(r *fwd.Rule) Action {
 	switch r.Action {
 	case fwd.Deliver:
@@ -293,48 +347,58 @@ func actionOf(r *fwd.Rule) Action {
 // refine returns the atoms of a set of predicates: the non-empty
 // intersections of each predicate or its complement, over all predicates.
 func refine(M *bdd.Manager, preds []bdd.Node) []bdd.Node {
-	atoms := []bdd.Node{M.True()}
+	atoms, _ := refineTracked(M, []bdd.Node{M.True()}, preds)
+	return atoms
+}
+
+// refineTracked splits atoms by every predicate and says, for each new
+// atom, which of the given atoms it came from.
+func refineTracked(M *bdd.Manager, atoms []bdd.Node, preds []bdd.Node) ([]bdd.Node, []int) {
+	parent := make([]int, len(atoms))
+	for i := range parent {
+		parent[i] = i
+	}
 	for _, p := range preds {
 		if p.IsTrue() || p.IsFalse() {
 			continue
 		}
-		next := atoms[:0:0]
-		for _, a := range atoms {
+		next, nextParent := atoms[:0:0], parent[:0:0]
+		for i, a := range atoms {
 			in := M.And(a, p)
-			if in.IsFalse() {
-				next = append(next, a)
+			if in.IsFalse() || in == a {
+				next, nextParent = append(next, a), append(nextParent, parent[i])
 				continue
 			}
-			out := M.Diff(a, p)
-			if out.IsFalse() {
-				next = append(next, a)
-				continue
-			}
-			next = append(next, in, out)
+			next, nextParent = append(next, in, M.Diff(a, p)), append(nextParent, parent[i], parent[i])
 		}
-		atoms = next
+		atoms, parent = next, nextParent
 	}
-	return atoms
+	return atoms, parent
 }
 
-// classify records, for every atom, which action of the device takes it
-// and which ACLs permit it.
-func (m *Model) classify(dm *deviceModel) {
+// actionsByAtom says, for every atom, which action of the device takes it.
+func (m *Model) actionsByAtom(dm *deviceModel) []int {
 	M := m.Space.M
-	dm.byAtom = make([]int, len(m.Atoms))
+	out := make([]int, len(m.Atoms))
 	for i, a := range m.Atoms {
-		dm.byAtom[i] = -1
+		out[i] = -1
 		for k, p := range dm.preds {
-			if !(M.And(a, p)).IsFalse() {
-				dm.byAtom[i] = k
+			if !M.And(a, p).IsFalse() {
+				out[i] = k
 				break
 			}
 		}
 	}
+	return out
+}
+
+// classifyACLs records which atoms each ACL of the device permits.
+func (m *Model) classifyACLs(dm *deviceModel) {
+	M := m.Space.M
 	for name, p := range dm.acl {
 		permit := make([]bool, len(m.Atoms))
 		for i, a := range m.Atoms {
-			permit[i] = !(M.And(a, p)).IsFalse()
+			permit[i] = !M.And(a, p).IsFalse()
 		}
 		dm.aclAtom[name] = permit
 	}

@@ -89,13 +89,26 @@ func merge(s *hdr.Space, v int, low, high []actionSet) []actionSet {
 
 // insert adds a prefix (as its first bits bits of addr, most significant
 // first) with an action; a later insert of the same prefix replaces it.
-func (n *trieNode) insert(addr []byte, bits, action int) {
+func (n *trieNode) insert(alloc *trieAlloc, addr []byte, bits, action int) {
 	for i := range bits {
 		b := addr[i/8] >> (7 - i%8) & 1
 		if n.child[b] == nil {
-			n.child[b] = &trieNode{action: -1}
+			n.child[b] = alloc.node()
 		}
 		n = n.child[b]
 	}
 	n.action = action
+}
+
+// trieAlloc hands out trie nodes from blocks, to keep allocations few.
+type trieAlloc struct{ block []trieNode }
+
+func (a *trieAlloc) node() *trieNode {
+	if len(a.block) == 0 {
+		a.block = make([]trieNode, 4096)
+	}
+	n := &a.block[0]
+	a.block = a.block[1:]
+	n.action = -1
+	return n
 }

@@ -58,8 +58,8 @@ func (m *Model) Outcomes(start string, within bdd.Node) ([]Outcome, error) {
 			key := string(p.Fate) + "|" + where
 			g := groups[key]
 			if g == nil {
-				ex, _ := m.Space.Example(set)
-				g = &Outcome{Fate: p.Fate, Where: where, Why: p.Why, Set: M.False(), Example: fwd.Packet(ex), Path: p}
+				ex := m.example(atom, set, within)
+				g = &Outcome{Fate: p.Fate, Where: where, Why: p.Why, Set: M.False(), Example: ex, Path: p}
 				groups[key] = g
 				keys = append(keys, key)
 			}
@@ -93,4 +93,24 @@ func intersect(set map[string]bool, hops []tracer.Hop) map[string]bool {
 		}
 	}
 	return set
+}
+
+// example returns a packet of set, the part of an atom within a
+// constraint; for an unconstrained query it is the atom's example, computed
+// once.
+func (m *Model) example(atom int, set, within bdd.Node) fwd.Packet {
+	if !within.IsTrue() {
+		ex, _ := m.Space.Example(set)
+		return fwd.Packet(ex)
+	}
+	if m.examples == nil {
+		m.examples = map[int]fwd.Packet{}
+	}
+	ex, ok := m.examples[atom]
+	if !ok {
+		e, _ := m.Space.Example(set)
+		ex = fwd.Packet(e)
+		m.examples[atom] = ex
+	}
+	return ex
 }
