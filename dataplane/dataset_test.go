@@ -1,14 +1,13 @@
 package dataplane
 
 import (
-	"github.com/preflight-sh/preflight/internal/datasets"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/preflight-sh/preflight/fibdump"
 	"github.com/preflight-sh/preflight/fwd"
+	"github.com/preflight-sh/preflight/internal/datasets"
 )
 
 // TestPublishedFigures reproduces the datasets' reference figures:
