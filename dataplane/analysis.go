@@ -24,10 +24,7 @@ func (o atomOracle) Rule(dev *fwd.Device) *fwd.Rule {
 	if k < 0 || dm.actions[k].Kind == NoRoute {
 		return nil
 	}
-	a := dm.actions[k]
-	r := *a.Rule
-	r.Ports = a.Ports
-	return &r
+	return dm.actions[k].rule()
 }
 
 func (o atomOracle) Permit(dev *fwd.Device, acl *fwd.ACL) (bool, string) {
@@ -185,3 +182,5 @@ func (m *Model) Summarize() Summary {
 	}
 	return s
 }
+
+func portRef(dev, port string) fwd.PortRef { return fwd.PortRef{Device: dev, Port: port} }

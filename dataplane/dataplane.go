@@ -41,7 +41,13 @@ type Action struct {
 	Ports []string
 	// Rule is an example rule with this action, for explanations.
 	Rule *fwd.Rule
+
+	asRule *fwd.Rule
 }
+
+// rule returns the action as a rule: its example rule with the action's
+// sorted ports (nil for no route).
+func (a *Action) rule() *fwd.Rule { return a.asRule }
 
 func (a Action) key() string {
 	return fmt.Sprintf("%d:%s", a.Kind, strings.Join(a.Ports, ","))
@@ -93,55 +99,97 @@ func Build(n *fwd.Network, opts Options) (*Model, error) {
 // BuildIn compiles a network in a given header space, so that models of
 // two versions of a network can be compared class by class.
 func BuildIn(space *hdr.Space, n *fwd.Network, opts Options) (*Model, error) {
-	m := &Model{Net: n, Space: space, Opts: opts, Devices: n.DeviceNames(), dev: map[string]*deviceModel{}}
+	ms, err := buildJoint(space, []*fwd.Network{n}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return ms[0], nil
+}
+
+// BuildPair compiles two versions of a network over one set of classes:
+// the joint classes, on which both versions are uniform. Class i of one
+// model is class i of the other, so they can be compared class by class.
+func BuildPair(space *hdr.Space, a, b *fwd.Network, opts Options) (*Model, *Model, error) {
+	ms, err := buildJoint(space, []*fwd.Network{a, b}, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ms[0], ms[1], nil
+}
+
+// buildJoint compiles networks over the classes of all of them together.
+func buildJoint(space *hdr.Space, nets []*fwd.Network, opts Options) ([]*Model, error) {
+	models := make([]*Model, len(nets))
+	var devs []*deviceModel
 	allLPM := true
-	devs := make([]*deviceModel, len(m.Devices))
-	for i, name := range m.Devices {
-		dm, err := m.compileDevice(n.Devices[name])
-		if err != nil {
-			return nil, fmt.Errorf("device %s: %w", name, err)
+	for k, n := range nets {
+		m := &Model{Net: n, Space: space, Opts: opts, Devices: n.DeviceNames(), dev: map[string]*deviceModel{}}
+		for _, name := range m.Devices {
+			dm, err := m.compileDevice(n.Devices[name])
+			if err != nil {
+				return nil, fmt.Errorf("device %s: %w", name, err)
+			}
+			for k := range dm.actions {
+				if a := &dm.actions[k]; a.Rule != nil {
+					r := *a.Rule
+					r.Ports = a.Ports
+					a.asRule = &r
+				}
+			}
+			m.dev[name] = dm
+			devs = append(devs, dm)
+			allLPM = allLPM && dm.v4 != nil
 		}
-		m.dev[name] = dm
-		devs[i] = dm
-		allLPM = allLPM && dm.v4 != nil
+		models[k] = m
 	}
 	// Forwarding classes: straight from the prefix tries when every table
 	// is longest-prefix-match, else by refining the per-action sets.
+	first := models[0]
+	var atoms []bdd.Node
 	var byAtom [][]int
 	if allLPM {
-		m.Atoms, byAtom = m.trieAtoms(devs)
+		atoms, byAtom = first.trieAtoms(devs)
 	} else {
 		var preds []bdd.Node
 		for _, dm := range devs {
 			if dm.v4 != nil {
-				m.lpmPreds(dm)
+				first.lpmPreds(dm)
 			}
 			preds = append(preds, dm.preds...)
 		}
-		m.Atoms = refine(space.M, preds)
-		byAtom = make([][]int, len(devs))
-		for i, dm := range devs {
-			byAtom[i] = m.actionsByAtom(dm)
+		atoms = refine(space.M, preds)
+		for _, dm := range devs {
+			byAtom = append(byAtom, actionsByAtom(space.M, atoms, dm))
 		}
 	}
-	m.fwdClasses = len(m.Atoms)
+	fwdClasses := len(atoms)
 	// ACLs refine the forwarding classes further.
-	var parent []int
-	m.Atoms, parent = refineTracked(space.M, m.Atoms, m.aclPredicates(devs))
-	for i, dm := range devs {
-		dm.byAtom = make([]int, len(m.Atoms))
-		for a, p := range parent {
-			dm.byAtom[a] = byAtom[i][p]
-		}
-		m.classifyACLs(dm)
+	var aclPreds []bdd.Node
+	for _, m := range models {
+		aclPreds = append(aclPreds, m.aclPredicates()...)
 	}
-	return m, nil
+	atoms, parent := refineTracked(space.M, atoms, aclPreds)
+	row := 0
+	for _, m := range models {
+		m.Atoms, m.fwdClasses = atoms, fwdClasses
+		for _, name := range m.Devices {
+			dm := m.dev[name]
+			dm.byAtom = make([]int, len(atoms))
+			for a, p := range parent {
+				dm.byAtom[a] = byAtom[row][p]
+			}
+			row++
+			m.classifyACLs(dm)
+		}
+	}
+	return models, nil
 }
 
 // aclPredicates collects every ACL's permit set, in a fixed order.
-func (m *Model) aclPredicates(devs []*deviceModel) []bdd.Node {
+func (m *Model) aclPredicates() []bdd.Node {
 	var out []bdd.Node
-	for _, dm := range devs {
+	for _, name := range m.Devices {
+		dm := m.dev[name]
 		for _, acl := range sortedKeys(dm.acl) {
 			out = append(out, dm.acl[acl])
 		}
@@ -377,10 +425,9 @@ func refineTracked(M *bdd.Manager, atoms []bdd.Node, preds []bdd.Node) ([]bdd.No
 }
 
 // actionsByAtom says, for every atom, which action of the device takes it.
-func (m *Model) actionsByAtom(dm *deviceModel) []int {
-	M := m.Space.M
-	out := make([]int, len(m.Atoms))
-	for i, a := range m.Atoms {
+func actionsByAtom(M *bdd.Manager, atoms []bdd.Node, dm *deviceModel) []int {
+	out := make([]int, len(atoms))
+	for i, a := range atoms {
 		out[i] = -1
 		for k, p := range dm.preds {
 			if !M.And(a, p).IsFalse() {

@@ -44,13 +44,9 @@ func Analyze(before, after *twin.Snapshot) ([]finding.Finding, error) {
 	out := newRoutingFindings(rb.Findings, ra.Findings)
 	out = append(out, lostAnycast(after, rb, ra)...)
 	space := hdr.NewSpace(dataplane.HasIPv6(rb.Network) || dataplane.HasIPv6(ra.Network))
-	mb, err := dataplane.BuildIn(space, rb.Network, dataplane.Options{})
+	mb, ma, err := dataplane.BuildPair(space, rb.Network, ra.Network, dataplane.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("data plane before the change: %w", err)
-	}
-	ma, err := dataplane.BuildIn(space, ra.Network, dataplane.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("data plane after the change: %w", err)
+		return nil, fmt.Errorf("data plane: %w", err)
 	}
 	gone, n := goneAddresses(space, rb.Network, ra.Network)
 	out = append(out, reachability(before, mb, ma, gone, n)...)
@@ -261,31 +257,33 @@ func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGon
 	}
 	groups := map[string]*change{}
 	var order []string
-	for i, a := range mb.Atoms {
-		for j, b := range ma.Atoms {
-			joint := M.Diff(M.And(a, b), gone)
-			if joint.IsFalse() {
+	// The two models share their classes: class i is class i in both.
+	for i, joint := range mb.Atoms {
+		if dataplane.Unchanged(mb, ma, i) {
+			continue
+		}
+		joint = M.Diff(joint, gone)
+		if joint.IsFalse() {
+			continue
+		}
+		for _, dev := range devices {
+			ob, oa := walk(mb, memoB, i, dev), walk(ma, memoA, i, dev)
+			if ob.fates == oa.fates && ob.via == oa.via {
 				continue
 			}
-			for _, dev := range devices {
-				ob, oa := walk(mb, memoB, i, dev), walk(ma, memoA, j, dev)
-				if ob.fates == oa.fates && ob.via == oa.via {
-					continue
-				}
-				kind, where := classify(ob, oa)
-				k := kind + "|" + where
-				g := groups[k]
-				if g == nil {
-					g = &change{kind: kind, where: where, set: M.False()}
-					groups[k] = g
-					order = append(order, k)
-				}
-				g.from = appendUnique(g.from, dev)
-				g.set = M.Or(g.set, joint)
-				g.classes++
-				if len(g.examples) < maxExamples {
-					g.examples = append(g.examples, example{from: dev, set: joint, before: ob, after: oa})
-				}
+			kind, where := classify(ob, oa)
+			k := kind + "|" + where
+			g := groups[k]
+			if g == nil {
+				g = &change{kind: kind, where: where, set: M.False()}
+				groups[k] = g
+				order = append(order, k)
+			}
+			g.from = appendUnique(g.from, dev)
+			g.set = M.Or(g.set, joint)
+			g.classes++
+			if len(g.examples) < maxExamples {
+				g.examples = append(g.examples, example{from: dev, set: joint, before: ob, after: oa})
 			}
 		}
 	}
@@ -315,6 +313,7 @@ var kindText = map[string]struct {
 
 func changeFinding(s *twin.Snapshot, space *hdr.Space, g *change) finding.Finding {
 	kt := kindText[g.kind]
+	sort.Strings(g.from)
 	dsts, exact := space.DstPrefixes(g.set, 6)
 	var ds []string
 	for _, p := range dsts {

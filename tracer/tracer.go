@@ -96,7 +96,7 @@ func Walk(n *fwd.Network, peers map[fwd.PortRef][]fwd.PortRef, start, in string,
 		return nil, fmt.Errorf("no device %q", start)
 	}
 	t := &tracer{n: n, peers: peers, o: o}
-	t.walk(start, in, nil, map[fwd.PortRef]uint8{})
+	t.walk(start, in, nil, nil)
 	if t.truncated {
 		return t.paths, fmt.Errorf("more than %d branches; the trace was cut short", MaxPaths)
 	}
@@ -120,6 +120,7 @@ func (c concrete) Permit(dev *fwd.Device, acl *fwd.ACL) (bool, string) {
 }
 
 type tracer struct {
+	texts     map[*fwd.Rule]string
 	n         *fwd.Network
 	peers     map[fwd.PortRef][]fwd.PortRef
 	o         Oracle
@@ -146,9 +147,27 @@ const (
 	left
 )
 
+// portUse records how a path has used one port.
+type portUse struct {
+	ref fwd.PortRef
+	how uint8
+}
+
+// usage returns how the path has used a port (paths are short: a scan).
+func usage(used []portUse, ref fwd.PortRef) uint8 {
+	var how uint8
+	for _, u := range used {
+		if u.ref == ref {
+			how |= u.how
+		}
+	}
+	return how
+}
+
 // walk handles the packet arriving at device dev on port in. used holds
-// the (device, port) pairs the packet has entered or left on this path.
-func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]uint8) {
+// the (device, port) pairs the packet has entered or left on this path;
+// each branch gets its own copy.
+func (t *tracer) walk(name, in string, hops []Hop, used []portUse) {
 	dev := t.n.Devices[name]
 	hop := Hop{Device: name, InPort: in}
 	if dev == nil {
@@ -156,7 +175,7 @@ func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]uint8) {
 		return
 	}
 	if in != "" {
-		used[fwd.PortRef{Device: name, Port: in}] |= entered
+		used = append(used[:len(used):len(used)], portUse{fwd.PortRef{Device: name, Port: in}, entered})
 		if ok, why := t.acls(dev, dev.Ports[in].In, "in "+in, &hop); !ok {
 			t.end(append(hops, hop), DeniedIn, why)
 			return
@@ -167,7 +186,7 @@ func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]uint8) {
 		t.end(append(hops, hop), NoRoute, fmt.Sprintf("%s has no route for it", name))
 		return
 	}
-	hop.Rule = RuleText(r)
+	hop.Rule = t.ruleText(r)
 	switch r.Action {
 	case fwd.Deliver:
 		t.end(append(hops, hop), Delivered, "delivered to "+name)
@@ -188,7 +207,7 @@ func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]uint8) {
 				continue
 			}
 			ref := fwd.PortRef{Device: name, Port: out}
-			if u := used[ref]; u != 0 {
+			if u := usage(used, ref); u != 0 {
 				why := fmt.Sprintf("it leaves %s through %s, which it came in by earlier", name, out)
 				if u&left != 0 {
 					why = fmt.Sprintf("it leaves %s through %s a second time: a forwarding cycle", name, out)
@@ -206,8 +225,7 @@ func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]uint8) {
 				continue
 			}
 			for _, p := range peers {
-				next := copyUsed(used)
-				next[ref] |= left
+				next := append(used[:len(used):len(used)], portUse{ref, left})
 				t.walk(p.Device, p.Port, append(hops, h), next)
 				if t.truncated {
 					return
@@ -215,6 +233,19 @@ func (t *tracer) walk(name, in string, hops []Hop, used map[fwd.PortRef]uint8) {
 			}
 		}
 	}
+}
+
+// ruleText renders a rule once per trace.
+func (t *tracer) ruleText(r *fwd.Rule) string {
+	if s, ok := t.texts[r]; ok {
+		return s
+	}
+	if t.texts == nil {
+		t.texts = map[*fwd.Rule]string{}
+	}
+	s := RuleText(r)
+	t.texts[r] = s
+	return s
 }
 
 // expand turns a VLAN port into its member ports except the incoming one
@@ -256,14 +287,6 @@ func (t *tracer) acls(dev *fwd.Device, names []string, where string, hop *Hop) (
 		}
 	}
 	return true, ""
-}
-
-func copyUsed(m map[fwd.PortRef]uint8) map[fwd.PortRef]uint8 {
-	out := make(map[fwd.PortRef]uint8, len(m)+1)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // Lookup returns the rule a device applies to a destination: the matching
