@@ -47,10 +47,18 @@ func (m *Model) Walk(atom int, start string) ([]tracer.Path, error) {
 // network returns the model's network, without its ACLs when they are
 // ignored.
 func (m *Model) network() *fwd.Network {
-	if !m.Opts.ForwardingOnly {
-		return m.Net
+	if m.noACL != nil {
+		return m.noACL
 	}
-	if m.noACL == nil {
+	return m.Net
+}
+
+func (m *Model) peers() map[fwd.PortRef][]fwd.PortRef { return m.peerMap }
+
+// prepareWalks makes what walks read, once, so walks may run in parallel.
+func (m *Model) prepareWalks() {
+	m.peerMap = m.Net.Peers()
+	if m.Opts.ForwardingOnly {
 		n := &fwd.Network{Devices: map[string]*fwd.Device{}, Links: m.Net.Links}
 		for name, d := range m.Net.Devices {
 			c := *d
@@ -60,14 +68,6 @@ func (m *Model) network() *fwd.Network {
 		}
 		m.noACL = n
 	}
-	return m.noACL
-}
-
-func (m *Model) peers() map[fwd.PortRef][]fwd.PortRef {
-	if m.peerMap == nil {
-		m.peerMap = m.Net.Peers()
-	}
-	return m.peerMap
 }
 
 // Loop is one forwarding cycle and the traffic caught in it.
@@ -182,5 +182,3 @@ func (m *Model) Summarize() Summary {
 	}
 	return s
 }
-
-func portRef(dev, port string) fwd.PortRef { return fwd.PortRef{Device: dev, Port: port} }

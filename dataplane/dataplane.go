@@ -171,6 +171,7 @@ func buildJoint(space *hdr.Space, nets []*fwd.Network, opts Options) ([]*Model, 
 	atoms, parent := refineTracked(space.M, atoms, aclPreds)
 	row := 0
 	for _, m := range models {
+		m.prepareWalks()
 		m.Atoms, m.fwdClasses = atoms, fwdClasses
 		for _, name := range m.Devices {
 			dm := m.dev[name]

@@ -11,8 +11,10 @@ package netdiff
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/preflight-sh/preflight/bdd"
 	"github.com/preflight-sh/preflight/dataplane"
@@ -192,8 +194,8 @@ func summarise(paths []tracer.Path) outcome {
 	return o
 }
 
-// change is one group of classes whose fate changes the same way.
-type change struct {
+// group is one group of classes whose fate changes the same way.
+type group struct {
 	kind     string // dropped, loop, leaves, elsewhere, rerouted, restored
 	where    string // for dropped and loop: where it now ends
 	from     []string
@@ -240,34 +242,27 @@ func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGon
 			devices = append(devices, d)
 		}
 	}
-	type key struct {
-		atom int
-		dev  string
-	}
-	memoB, memoA := map[key]outcome{}, map[key]outcome{}
-	walk := func(m *dataplane.Model, memo map[key]outcome, atom int, dev string) outcome {
-		k := key{atom, dev}
-		if o, ok := memo[k]; ok {
-			return o
-		}
-		paths, _ := m.Walk(atom, dev)
-		o := summarise(paths)
-		memo[k] = o
-		return o
-	}
-	groups := map[string]*change{}
-	var order []string
 	// The two models share their classes: class i is class i in both.
-	for i, joint := range mb.Atoms {
+	// Find the classes that may have changed; what they do from every
+	// device is then walked in parallel (walks need no BDD operations).
+	var changed []int
+	joints := map[int]bdd.Node{}
+	for i, a := range mb.Atoms {
 		if dataplane.Unchanged(mb, ma, i) {
 			continue
 		}
-		joint = M.Diff(joint, gone)
-		if joint.IsFalse() {
-			continue
+		if joint := M.Diff(a, gone); !joint.IsFalse() {
+			changed = append(changed, i)
+			joints[i] = joint
 		}
-		for _, dev := range devices {
-			ob, oa := walk(mb, memoB, i, dev), walk(ma, memoA, i, dev)
+	}
+	results := walkAll(mb, ma, changed, devices)
+	groups := map[string]*group{}
+	var order []string
+	for n, i := range changed {
+		joint := joints[i]
+		for d, dev := range devices {
+			ob, oa := results[n][d][0], results[n][d][1]
 			if ob.fates == oa.fates && ob.via == oa.via {
 				continue
 			}
@@ -275,7 +270,7 @@ func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGon
 			k := kind + "|" + where
 			g := groups[k]
 			if g == nil {
-				g = &change{kind: kind, where: where, set: M.False()}
+				g = &group{kind: kind, where: where, set: M.False()}
 				groups[k] = g
 				order = append(order, k)
 			}
@@ -299,6 +294,36 @@ func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGon
 	return out
 }
 
+// walkAll follows each class from each device in both models, on every
+// core: results[n][d] holds the outcomes before and after of class
+// atoms[n] from devices[d].
+func walkAll(mb, ma *dataplane.Model, atoms []int, devices []string) [][][2]outcome {
+	results := make([][][2]outcome, len(atoms))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range next {
+				row := make([][2]outcome, len(devices))
+				for d, dev := range devices {
+					pb, _ := mb.Walk(atoms[n], dev)
+					pa, _ := ma.Walk(atoms[n], dev)
+					row[d] = [2]outcome{summarise(pb), summarise(pa)}
+				}
+				results[n] = row
+			}
+		}()
+	}
+	for n := range atoms {
+		next <- n
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
 var kindText = map[string]struct {
 	sev  finding.Severity
 	text string
@@ -311,7 +336,7 @@ var kindText = map[string]struct {
 	"restored":  {finding.Info, "was dropped and is now delivered%s"},
 }
 
-func changeFinding(s *twin.Snapshot, space *hdr.Space, g *change) finding.Finding {
+func changeFinding(s *twin.Snapshot, space *hdr.Space, g *group) finding.Finding {
 	kt := kindText[g.kind]
 	sort.Strings(g.from)
 	dsts, exact := space.DstPrefixes(g.set, 6)
