@@ -3,6 +3,8 @@
 package check
 
 import (
+	"errors"
+
 	"github.com/preflight-sh/preflight/capacity"
 	"github.com/preflight-sh/preflight/change"
 	"github.com/preflight-sh/preflight/finding"
@@ -90,7 +92,23 @@ func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet) (*Report, erro
 		net.Why = "the change touches no network object"
 	default:
 		fs, err := netdiff.Analyze(s, r.BlastRadius.After)
-		if err != nil {
+		var tooLarge *netdiff.TooLarge
+		switch {
+		case errors.As(err, &tooLarge):
+			// Not knowing what the change does to reachability is not safe.
+			net.Why = err.Error()
+			fs = append(fs, finding.Finding{
+				ID:       "reachability.not-compared",
+				Category: "reachability",
+				Severity: finding.Unknown,
+				Message:  "the change touches the network, but its effect on reachability was not computed: " + err.Error(),
+				Objects:  []finding.Object{{Kind: "Change", Name: cs.Title}},
+				Evidence: finding.Evidence{
+					Figures: []finding.Figure{{Name: "classes that may have changed", Value: float64(tooLarge.Classes), Unit: "classes"}, {Name: "devices", Value: float64(tooLarge.Devices), Unit: "devices"}},
+					Lines:   []string{"the verdict cannot be pass while this is unknown"},
+				},
+			})
+		case err != nil:
 			return nil, err
 		}
 		net.Ran, net.Findings = true, len(fs)

@@ -40,7 +40,8 @@ func Touches(kinds []string) bool {
 	return false
 }
 
-// Analyze compares the network of two snapshots.
+// Analyze compares the network of two snapshots. When the comparison is
+// too large it returns the other findings with a *TooLarge error.
 func Analyze(before, after *twin.Snapshot) ([]finding.Finding, error) {
 	rb, ra := routing.Build(before), routing.Build(after)
 	out := newRoutingFindings(rb.Findings, ra.Findings)
@@ -51,9 +52,27 @@ func Analyze(before, after *twin.Snapshot) ([]finding.Finding, error) {
 		return nil, fmt.Errorf("data plane: %w", err)
 	}
 	gone, n := goneAddresses(space, rb.Network, ra.Network)
-	out = append(out, reachability(before, mb, ma, gone, n)...)
+	fs, err := reachability(before, mb, ma, gone, n)
+	if err != nil {
+		return out, err
+	}
+	out = append(out, fs...)
 	finding.Sort(out)
 	return out, nil
+}
+
+// MaxWalks bounds the walks one comparison may take (each class that may
+// have changed, from each device, before and after); beyond it the
+// comparison is refused rather than left to run for many minutes.
+const MaxWalks = 500_000
+
+// TooLarge is returned when a comparison would exceed MaxWalks. The other
+// findings are still returned with it.
+type TooLarge struct{ Classes, Devices int }
+
+func (e *TooLarge) Error() string {
+	return fmt.Sprintf("reachability comparison skipped: %d classes that may have changed × %d devices × 2 versions is %d walks, above the limit of %d; ask specific questions with preflight reach",
+		e.Classes, e.Devices, 2*e.Classes*e.Devices, MaxWalks)
 }
 
 // goneAddresses returns the destinations delivered to a device before the
@@ -234,7 +253,7 @@ func classify(b, a outcome) (kind, where string) {
 
 // reachability compares every joint class (a class before intersected
 // with a class after) from every device present in both models.
-func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGone int) []finding.Finding {
+func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGone int) ([]finding.Finding, error) {
 	M := mb.Space.M
 	var devices []string
 	for _, d := range mb.Devices {
@@ -255,6 +274,9 @@ func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGon
 			changed = append(changed, i)
 			joints[i] = joint
 		}
+	}
+	if 2*len(changed)*len(devices) > MaxWalks {
+		return nil, &TooLarge{Classes: len(changed), Devices: len(devices)}
 	}
 	results := walkAll(mb, ma, changed, devices)
 	groups := map[string]*group{}
@@ -291,7 +313,7 @@ func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGon
 		}
 		out = append(out, f)
 	}
-	return out
+	return out, nil
 }
 
 // walkAll follows each class from each device in both models, on every

@@ -92,8 +92,11 @@ func Text(w io.Writer, r *check.Report, st Style) error {
 		fmt.Fprintf(&b, "\nAnalyses\n")
 		for _, a := range r.Analyses {
 			state := fmt.Sprintf("ran, %d finding(s)", a.Findings)
-			if !a.Ran {
+			switch {
+			case !a.Ran:
 				state = "skipped: " + a.Why
+			case a.Why != "":
+				state += "; " + a.Why
 			}
 			fmt.Fprintf(&b, "  %-10s %s\n", a.Name, state)
 		}
