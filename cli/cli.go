@@ -96,7 +96,7 @@ func newRoot(e *env) *cobra.Command {
 			e.color = false
 		}
 	}
-	root.AddCommand(validateCmd(e), planCmd(e), checkCmd(e), diffCmd(e), genCmd(e), dataplaneCmd(e), traceCmd(e), reachCmd(e))
+	root.AddCommand(validateCmd(e), planCmd(e), checkCmd(e), diffCmd(e), genCmd(e), dataplaneCmd(e), traceCmd(e), reachCmd(e), failuresCmd(e))
 	return root
 }
 
