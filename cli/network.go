@@ -179,6 +179,22 @@ func writeSummary(w io.Writer, src, kind string, s dataplane.Summary) error {
 	if s.PortReuse > 0 {
 		fmt.Fprintf(&b, "paths that leave through a port they came in by: %d\n", s.PortReuse)
 	}
+	fmt.Fprintf(&b, "black holes (devices that receive traffic they have no route for): %d\n", len(s.BlackHoles))
+	for i, h := range s.BlackHoles {
+		if i == 10 {
+			fmt.Fprintf(&b, "  … %d more (see --format json)\n", len(s.BlackHoles)-10)
+			break
+		}
+		fmt.Fprintf(&b, "  %s  (%d classes, e.g. %s: %s)\n", h.Device, h.Classes, h.Example, h.Path)
+	}
+	fmt.Fprintf(&b, "multipath inconsistencies (ECMP branches that end differently): %d\n", len(s.Inconsistent))
+	for i, in := range s.Inconsistent {
+		if i == 10 {
+			fmt.Fprintf(&b, "  … %d more (see --format json)\n", len(s.Inconsistent)-10)
+			break
+		}
+		fmt.Fprintf(&b, "  from %s  (%d classes, e.g. %s)\n", in.From, in.Classes, in.Example)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

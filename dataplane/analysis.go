@@ -165,6 +165,11 @@ type Summary struct {
 	// PortReuse counts paths that leave through a port they came in by
 	// earlier without cycling.
 	PortReuse int `json:"portReusePaths"`
+	// BlackHoles are devices that receive traffic and have no route for it.
+	BlackHoles []BlackHoleSite `json:"blackHoles"`
+	// Inconsistent lists devices whose ECMP branches for some traffic end
+	// differently (some arrive, some are dropped).
+	Inconsistent []Inconsistency `json:"multipathInconsistent"`
 }
 
 // Summarize computes the summary.
@@ -177,8 +182,15 @@ func (m *Model) Summarize() Summary {
 		}
 	}
 	s.Loops, s.PortReuse = m.Loops()
+	s.BlackHoles, s.Inconsistent = m.Problems()
 	if s.Loops == nil {
 		s.Loops = []Loop{}
+	}
+	if s.BlackHoles == nil {
+		s.BlackHoles = []BlackHoleSite{}
+	}
+	if s.Inconsistent == nil {
+		s.Inconsistent = []Inconsistency{}
 	}
 	return s
 }
