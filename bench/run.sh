@@ -32,6 +32,7 @@ measure() { # name, expected exit code, command...
 
 measure "check examples/shop (04, blocked)" 1 "$work/preflight" check examples/shop --change examples/shop/changes/04-remove-billing-hosts-typo.yaml
 measure "check examples/shop (01, pass)" 0 "$work/preflight" check examples/shop --change examples/shop/changes/01-scale-api.yaml
+measure "check examples/shop (09, network change)" 1 "$work/preflight" check examples/shop --change examples/shop/changes/09-backbone-maintenance.yaml
 measure "validate large (10k instances, 1k routers)" 0 "$work/preflight" validate "$work/large"
 measure "plan large: drain zone r01-az1" 0 "$work/preflight" plan "$work/large" --command "drain zone r01-az1"
 measure "check large: drain zone r01-az1" 1 "$work/preflight" check "$work/large" --command "drain zone r01-az1"
