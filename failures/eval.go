@@ -217,7 +217,7 @@ func (w *walker) step(n node, id int) bool {
 		return w.accept(tracer.Delivered, n.dev)
 	}
 	for _, name := range r.Ports {
-		for _, out := range expand(d, name, in) {
+		for _, out := range tracer.Expand(d, name, in) {
 			if out == in {
 				return false
 			}
@@ -260,22 +260,6 @@ func (w *walker) step(n node, id int) bool {
 		}
 	}
 	return true
-}
-
-// expand turns a VLAN port into its member ports except the incoming
-// one, as the tracer does; other ports stand for themselves.
-func expand(d *fwd.Device, port, in string) []string {
-	members, ok := d.VLANs[port]
-	if !ok {
-		return []string{port}
-	}
-	var out []string
-	for _, m := range members {
-		if m != in {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // class is a set of destination addresses that every device forwards

@@ -199,7 +199,7 @@ func (t *tracer) walk(name, in string, hops []Hop, used []portUse) {
 	ports := append([]string(nil), r.Ports...)
 	sort.Strings(ports)
 	for _, port := range ports {
-		for _, out := range t.expand(dev, port, in) {
+		for _, out := range Expand(dev, port, in) {
 			h := hop
 			h.OutPort = out
 			if out == in {
@@ -248,9 +248,9 @@ func (t *tracer) ruleText(r *fwd.Rule) string {
 	return s
 }
 
-// expand turns a VLAN port into its member ports except the incoming one
+// Expand turns a VLAN port into its member ports except the incoming one
 // (sorted); other ports stand for themselves.
-func (t *tracer) expand(dev *fwd.Device, port, in string) []string {
+func Expand(dev *fwd.Device, port, in string) []string {
 	members, ok := dev.VLANs[port]
 	if !ok {
 		return []string{port}
