@@ -71,13 +71,21 @@ type Finding struct {
 	Message  string   `json:"message"`
 	Objects  []Object `json:"objects"`
 	Evidence Evidence `json:"evidence"`
+	// Weight is how much is at stake (for example the client demand the
+	// affected traffic carries, in requests per second); findings of equal
+	// severity rank by it.
+	Weight float64 `json:"weight,omitempty"`
 }
 
-// Sort orders findings most severe first, then by ID.
+// Sort orders findings most severe first, then by weight (heaviest
+// first), then by ID.
 func Sort(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		if a, b := fs[i].Severity.Rank(), fs[j].Severity.Rank(); a != b {
 			return a > b
+		}
+		if fs[i].Weight != fs[j].Weight {
+			return fs[i].Weight > fs[j].Weight
 		}
 		return fs[i].ID < fs[j].ID
 	})

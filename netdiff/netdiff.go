@@ -24,6 +24,7 @@ import (
 	"github.com/preflight-sh/preflight/routing"
 	"github.com/preflight-sh/preflight/tracer"
 	"github.com/preflight-sh/preflight/twin"
+	"github.com/preflight-sh/preflight/units"
 )
 
 // networkKinds are the kinds whose changes can change the data plane.
@@ -45,8 +46,8 @@ func Touches(kinds []string) bool {
 func Analyze(before, after *twin.Snapshot) ([]finding.Finding, error) {
 	rb, ra := routing.Build(before), routing.Build(after)
 	out := newRoutingFindings(rb.Findings, ra.Findings)
-	out = append(out, lostAnycast(after, rb, ra)...)
 	space := hdr.NewSpace(dataplane.HasIPv6(rb.Network) || dataplane.HasIPv6(ra.Network))
+	out = append(out, lostAnycast(after, space, rb, ra)...)
 	mb, ma, err := dataplane.BuildPair(space, rb.Network, ra.Network, dataplane.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("data plane: %w", err)
@@ -109,7 +110,7 @@ func goneAddresses(space *hdr.Space, before, after *fwd.Network) (bdd.Node, int)
 // lostAnycast reports anycast prefixes that every announcing site stops
 // announcing after the change (withdrawn, or its device down), when some
 // site announced them before.
-func lostAnycast(s *twin.Snapshot, rb, ra *routing.Result) []finding.Finding {
+func lostAnycast(s *twin.Snapshot, space *hdr.Space, rb, ra *routing.Result) []finding.Finding {
 	var out []finding.Finding
 	for _, ap := range twin.Typed[twin.AnycastPrefix](s) {
 		if announcing(ap, rb) == 0 || announcing(ap, ra) > 0 {
@@ -125,6 +126,12 @@ func lostAnycast(s *twin.Snapshot, rb, ra *routing.Result) []finding.Finding {
 		for _, rf := range ra.Findings {
 			if strings.HasPrefix(rf.ID, "routing.anycast-withdrawn/"+ap.Name+"/") {
 				f.Evidence.Lines = append(f.Evidence.Lines, rf.Message)
+			}
+		}
+		if p, err := space.DstPrefix(ap.Prefix); err == nil {
+			if rps, names := affectedDemand(s, space, p); rps > 0 {
+				f.Weight = rps
+				f.Evidence.Lines = append(f.Evidence.Lines, fmt.Sprintf("carries client demand: %s (%s at peak)", strings.Join(names, ", "), units.Rate(rps).Short()))
 			}
 		}
 		for _, a := range ap.Announcements {
@@ -361,7 +368,13 @@ var kindText = map[string]struct {
 func changeFinding(s *twin.Snapshot, space *hdr.Space, g *group) finding.Finding {
 	kt := kindText[g.kind]
 	sort.Strings(g.from)
-	dsts, exact := space.DstPrefixes(g.set, 6)
+	dsts, exact := space.DstPrefixes(g.set, 0)
+	// IPv4 first: the IPv6 part of a set is often the unrouted rest of
+	// the address space.
+	sort.SliceStable(dsts, func(i, j int) bool { return dsts[i].Addr().Is4() && !dsts[j].Addr().Is4() })
+	if len(dsts) > 6 {
+		dsts, exact = dsts[:6], false
+	}
 	var ds []string
 	for _, p := range dsts {
 		ds = append(ds, p.String())
@@ -394,7 +407,43 @@ func changeFinding(s *twin.Snapshot, space *hdr.Space, g *group) finding.Finding
 			f.Objects = append(f.Objects, finding.ObjectOf(o, ""))
 		}
 	}
+	if rps, names := affectedDemand(s, space, g.set); rps > 0 {
+		f.Weight = rps
+		f.Evidence.Figures = append(f.Evidence.Figures, finding.Figure{Name: "affected demand at peak", Value: rps, Unit: "rps"})
+		f.Evidence.Lines = append(f.Evidence.Lines, fmt.Sprintf("carries client demand: %s (%s at peak)", strings.Join(names, ", "), units.Rate(rps).Short()))
+	}
 	return f
+}
+
+// affectedDemand sums the peak demand whose DNS answers point at anycast
+// prefixes that the traffic set reaches, and names those demands.
+func affectedDemand(s *twin.Snapshot, space *hdr.Space, set bdd.Node) (float64, []string) {
+	M := space.M
+	hit := map[string]bool{}
+	for _, ap := range twin.Typed[twin.AnycastPrefix](s) {
+		p, err := space.DstPrefix(ap.Prefix)
+		if err == nil && !M.And(p, set).IsFalse() {
+			hit[ap.Name] = true
+		}
+	}
+	total := 0.0
+	var names []string
+	for _, d := range twin.Typed[twin.Demand](s) {
+		rec := twin.Lookup[twin.DNSRecord](s, d.DNS)
+		if rec == nil {
+			continue
+		}
+		for _, a := range rec.Answers {
+			if a.Anycast != "" && hit[a.Anycast] {
+				for _, o := range d.Origins {
+					total += float64(o.Peak) * d.PeakFactor()
+				}
+				names = append(names, d.Name)
+				break
+			}
+		}
+	}
+	return total, names
 }
 
 func orAll(ds []string) string {
