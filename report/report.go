@@ -157,6 +157,9 @@ func writeOperations(b *strings.Builder, ops []change.Operation) {
 var actionMark = map[string]string{"added": "+", "removed": "-", "modified": "~"}
 
 func writeBlastRadius(b *strings.Builder, res *change.Result, st Style) {
+	if res == nil {
+		return
+	}
 	fmt.Fprintf(b, "\nBlast radius: %d object(s) touched\n", len(res.Touched))
 	const maxShown = 40
 	for i, t := range res.Touched {

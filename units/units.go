@@ -28,7 +28,7 @@ func parse(s, what, example string, table []unit) (float64, error) {
 		}
 		num := strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
 		v, err := strconv.ParseFloat(num, 64)
-		if err != nil || num == "" || math.IsNaN(v) || math.IsInf(v, 0) {
+		if err != nil || num == "" || math.IsNaN(v) || math.IsInf(v*u.factor, 0) {
 			return 0, fmt.Errorf("invalid %s %q: the number before %q is not a number (write e.g. %s)", what, s, u.suffix, example)
 		}
 		if v < 0 {
@@ -122,6 +122,11 @@ type Size int64
 // ParseSize parses a size such as "4MiB" or "200KB".
 func ParseSize(s string) (Size, error) {
 	v, err := parse(s, "size", "4MiB", sizeUnits)
+	// 4.1MB is 4099999.9999999995 in floating point: round what is whole
+	// to within the precision of the number.
+	if r := math.Round(v); math.Abs(v-r) <= 1e-9*math.Max(1, math.Abs(v)) {
+		v = r
+	}
 	if err == nil && v != math.Trunc(v) {
 		return 0, fmt.Errorf("invalid size %q: not a whole number of bytes", s)
 	}
@@ -162,7 +167,7 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	if strings.HasSuffix(t, "d") {
 		v, err := strconv.ParseFloat(strings.TrimSuffix(t, "d"), 64)
-		if err != nil || v < 0 || v > 100000 {
+		if err != nil || math.IsNaN(v) || v < 0 || v > 100000 {
 			return 0, fmt.Errorf("invalid duration %q (write e.g. 30s, 5m, 2h or 1d)", s)
 		}
 		return Duration(v * float64(24*time.Hour)), nil

@@ -249,7 +249,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 			}
 			seen[key] = true
 			elem := reflect.New(v.Type().Elem()).Elem()
-			if old := v.MapIndex(reflect.ValueOf(key)); old.IsValid() {
+			if old := v.MapIndex(reflect.ValueOf(key).Convert(v.Type().Key())); old.IsValid() {
 				elem.Set(old)
 			}
 			d.value(mv.Value, elem, join(path, key), false)
@@ -290,7 +290,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 		v.SetInt(i)
 	case reflect.Uint32, reflect.Uint64, reflect.Uint:
 		text, ok := scalarText(n)
-		u, err := strconv.ParseUint(decimal(text), 0, v.Type().Bits())
+		u, err := strconv.ParseUint(strings.TrimPrefix(decimal(text), "+"), 0, v.Type().Bits())
 		if _, isInt := n.(*ast.IntegerNode); !ok || !isInt || err != nil {
 			d.errorf(n, "%s: expected a whole number from 0 to %d, found %s", describe(path), uint64(1)<<v.Type().Bits()-1, shown(n, text))
 			return
