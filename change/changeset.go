@@ -89,6 +89,9 @@ func ParseValue(file, text string) (Value, error) {
 	return Value{Node: docs[0], File: file}, nil
 }
 
+// MaxOperations is the most operations one change may have.
+const MaxOperations = 100000
+
 // MaxFileSize is the largest change file read.
 const MaxFileSize = 16 << 20
 
@@ -183,6 +186,10 @@ func ParseFile(file string, src []byte) (*ChangeSet, error) {
 			continue
 		}
 		cs.Operations = append(cs.Operations, ops...)
+		if len(cs.Operations) > MaxOperations {
+			errs = append(errs, yamldecode.Error{Pos: at, Msg: fmt.Sprintf("the change has more than %d operations: split it into several changes", MaxOperations)})
+			break
+		}
 	}
 	if len(cs.Operations) == 0 && len(errs) == 0 {
 		errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, root), Msg: "the change has no operations: add operations: or commands:"})

@@ -257,8 +257,8 @@ func (c *compiler) add() ([]Operation, error) {
 		switch t.Key {
 		case "count":
 			n, err := strconv.Atoi(t.Value)
-			if err != nil || n <= 0 || n > 100000 {
-				return nil, c.errAt(i, "count must be a whole number from 1 to 100000, got %q", t.Value)
+			if err != nil || n <= 0 || n > 10000 {
+				return nil, c.errAt(i, "count must be a whole number from 1 to 10000, got %q", t.Value)
 			}
 			count = n
 		case "service", "zone", "role", "capacity":
@@ -284,14 +284,16 @@ func (c *compiler) add() ([]Operation, error) {
 		fmt.Fprintf(&b, ", capacity: %q", r.text)
 	}
 	b.WriteString("}")
-	ops := make([]Operation, 0, count)
-	for range count {
-		v, err := c.value(b.String(), 0)
-		if err != nil {
-			return nil, err
-		}
+	v, err := c.value(b.String(), 0)
+	if err != nil {
+		return nil, err
+	}
+	ops := make([]Operation, count)
+	for i := range ops {
 		// An empty name asks Apply to name the instance service-zone-N.
-		ops = append(ops, Operation{Op: OpAdd, Kind: "Instance", Object: &v})
+		// The operations share the object's syntax tree, which Apply only
+		// reads.
+		ops[i] = Operation{Op: OpAdd, Kind: "Instance", Object: &v}
 	}
 	return ops, nil
 }
