@@ -481,29 +481,38 @@ func (x *Incremental) findF(h uint64, vec []int32) int32 {
 }
 
 func (x *Incremental) addFHash(i int32) {
-	a := &x.fatoms[i]
-	a.next = -1
-	if j, ok := x.fhash[a.hash]; ok {
-		a.next = j
-	}
-	x.fhash[a.hash] = i
+	addChained(x.fhash, i, x.fatoms[i].hash, func(j int32) *int32 { return &x.fatoms[j].next })
 }
 
 func (x *Incremental) removeFHash(i int32) {
-	h := x.fatoms[i].hash
-	j := x.fhash[h]
+	removeChained(x.fhash, i, x.fatoms[i].hash, func(j int32) *int32 { return &x.fatoms[j].next })
+}
+
+// addChained puts atom i first in the chain of atoms with hash h; next
+// gives an atom's link to the following one (-1 ends the chain).
+func addChained(head map[uint64]int32, i int32, h uint64, next func(int32) *int32) {
+	*next(i) = -1
+	if j, ok := head[h]; ok {
+		*next(i) = j
+	}
+	head[h] = i
+}
+
+// removeChained unlinks atom i from the chain of atoms with hash h.
+func removeChained(head map[uint64]int32, i int32, h uint64, next func(int32) *int32) {
+	j := head[h]
 	if j == i {
-		if next := x.fatoms[i].next; next >= 0 {
-			x.fhash[h] = next
+		if n := *next(i); n >= 0 {
+			head[h] = n
 		} else {
-			delete(x.fhash, h)
+			delete(head, h)
 		}
 		return
 	}
-	for x.fatoms[j].next != i {
-		j = x.fatoms[j].next
+	for *next(j) != i {
+		j = *next(j)
 	}
-	x.fatoms[j].next = x.fatoms[i].next
+	*next(j) = *next(i)
 }
 
 // newFAtom returns a new forwarding atom, behaving as vec.
@@ -547,29 +556,11 @@ func (x *Incremental) findA(h uint64, permit []uint64) int32 {
 }
 
 func (x *Incremental) addAHash(i int32) {
-	a := &x.aatoms[i]
-	a.next = -1
-	if j, ok := x.ahash[a.hash]; ok {
-		a.next = j
-	}
-	x.ahash[a.hash] = i
+	addChained(x.ahash, i, x.aatoms[i].hash, func(j int32) *int32 { return &x.aatoms[j].next })
 }
 
 func (x *Incremental) removeAHash(i int32) {
-	h := x.aatoms[i].hash
-	j := x.ahash[h]
-	if j == i {
-		if next := x.aatoms[i].next; next >= 0 {
-			x.ahash[h] = next
-		} else {
-			delete(x.ahash, h)
-		}
-		return
-	}
-	for x.aatoms[j].next != i {
-		j = x.aatoms[j].next
-	}
-	x.aatoms[j].next = x.aatoms[i].next
+	removeChained(x.ahash, i, x.aatoms[i].hash, func(j int32) *int32 { return &x.aatoms[j].next })
 }
 
 // Sets of small integers (ACL atoms, ACLs) are bit sets.
