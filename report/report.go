@@ -135,7 +135,7 @@ func writeOperations(b *strings.Builder, ops []change.Operation) {
 		}
 		line := fmt.Sprintf("%s %s %s", op.Op, op.Kind, target)
 		if op.Op == change.OpAdd {
-			line = "add " + op.Kind
+			line = "add " + op.Object.Text()
 		}
 		if op.Path != "" {
 			line += " path " + op.Path
