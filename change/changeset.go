@@ -418,6 +418,9 @@ func scalarOf(v Value) (string, bool) { return yamldecode.ScalarText(v.Node) }
 
 // Text renders the value as compact one-line YAML.
 func (v Value) Text() string {
+	if v.Node == nil {
+		return ""
+	}
 	if s, ok := yamldecode.ScalarText(v.Node); ok {
 		return s
 	}
@@ -433,13 +436,16 @@ func (v Value) Text() string {
 }
 
 // objectKind returns the kind written in an object value.
-func objectKind(v *Value) (string, bool) {
+func objectKind(v *Value) (string, bool) { return v.Field("kind") }
+
+// Field returns the scalar text of a top-level field of a mapping value.
+func (v Value) Field(key string) (string, bool) {
 	m, ok := v.Node.(*ast.MappingNode)
 	if !ok {
 		return "", false
 	}
 	for _, mv := range m.Values {
-		if k, _ := yamldecode.ScalarText(mv.Key); k == "kind" {
+		if k, _ := yamldecode.ScalarText(mv.Key); k == key {
 			return yamldecode.ScalarText(mv.Value)
 		}
 	}

@@ -135,7 +135,15 @@ func writeOperations(b *strings.Builder, ops []change.Operation) {
 		}
 		line := fmt.Sprintf("%s %s %s", op.Op, op.Kind, target)
 		if op.Op == change.OpAdd {
-			line = "add " + op.Object.Text()
+			line = "add " + op.Kind
+			if op.Object != nil {
+				switch name, ok := op.Object.Field("name"); {
+				case name != "":
+					line += " " + name
+				case ok:
+					line += " (named when applied; see the blast radius)"
+				}
+			}
 		}
 		if op.Path != "" {
 			line += " path " + op.Path
