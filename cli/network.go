@@ -49,7 +49,7 @@ func loadNetwork(path string, f netFlags) (*fwd.Network, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return routing.Build(s).Network, "twin", nil
+	return routing.BuildForwarding(s).Network, "twin", nil
 }
 
 func dataplaneCmd(e *env) *cobra.Command {

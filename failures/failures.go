@@ -371,7 +371,7 @@ type outcome struct {
 // destinations are clean (for the connectivity reduction) and records
 // the paths of the others' demands (for the equivalence reduction).
 func (sw *sweeper) baseline() *outcome {
-	sw.base = newState(sw.u, sw.u.snap, routing.Build(sw.u.snap).Network)
+	sw.base = newState(sw.u, sw.u.snap, routing.BuildForwarding(sw.u.snap).Network)
 	var record func(int) bool
 	if sw.reducible {
 		sw.clean = sw.cleanDests(sw.base)
@@ -392,7 +392,7 @@ func (sw *sweeper) check(set []int, record func(int) bool) *outcome {
 		put[i] = downCopy(sw.elems[e].obj)
 	}
 	snap := sw.u.snap.Edit(put, nil)
-	return sw.evaluate(newState(sw.u, snap, routing.Build(snap).Network), record)
+	return sw.evaluate(newState(sw.u, snap, routing.BuildForwarding(snap).Network), record)
 }
 
 // evaluate decides the invariant in one state.

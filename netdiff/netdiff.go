@@ -45,7 +45,7 @@ func Touches(kinds []string) bool {
 // Analyze compares the network of two snapshots. When the comparison is
 // too large it returns the other findings with a *TooLarge error.
 func Analyze(before, after *twin.Snapshot) ([]finding.Finding, error) {
-	rb, ra := routing.Build(before), routing.Build(after)
+	rb, ra := routing.BuildForwarding(before), routing.BuildForwarding(after)
 	out := newRoutingFindings(rb.Findings, ra.Findings)
 	space := hdr.NewSpace(dataplane.HasIPv6(rb.Network) || dataplane.HasIPv6(ra.Network))
 	out = append(out, lostAnycast(after, space, rb, ra)...)

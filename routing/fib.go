@@ -34,10 +34,14 @@ func (m *model) assemble(b *bgp, res *Result) {
 		ribs[i], devs[i], counts[i] = m.table(b, up[i])
 		devs[i].ACLs, devs[i].Ports = portACLs(up[i], acls)
 	})
-	res.RIBs = make(map[string][]Route, len(up))
+	if m.keepRIBs {
+		res.RIBs = make(map[string][]Route, len(up))
+	}
 	res.Network = &fwd.Network{Devices: make(map[string]*fwd.Device, len(up)), Links: m.fwdLinks()}
 	for i, d := range up {
-		res.RIBs[d.cfg.Name] = ribs[i]
+		if m.keepRIBs {
+			res.RIBs[d.cfg.Name] = ribs[i]
+		}
 		res.Network.Devices[d.cfg.Name] = devs[i]
 		m.routeLimit(d, counts[i])
 	}
@@ -49,7 +53,10 @@ func (m *model) assemble(b *bgp, res *Result) {
 func (m *model) table(b *bgp, d *device) ([]Route, *fwd.Device, [4]int) {
 	other := m.otherRoutes(b, d)
 	list := m.igp.list
-	rib := make([]Route, 0, len(other)+len(list))
+	var rib []Route
+	if m.keepRIBs {
+		rib = make([]Route, 0, len(other)+len(list))
+	}
 	rules := make([]fwd.Rule, 0, len(other)+len(list))
 	var counts [4]int
 	var origins []string // of IGP rules, by cost
@@ -72,8 +79,10 @@ func (m *model) table(b *bgp, d *device) ([]Route, *fwd.Device, [4]int) {
 			r, ok := d.igpRoute(&list[j], &origins)
 			j++
 			if ok && len(group) == 0 { // the common case, without copies
-				r.Best = true
-				rib = append(rib, r.Route)
+				if m.keepRIBs {
+					r.Best = true
+					rib = append(rib, r.Route)
+				}
 				rules = append(rules, fwd.Rule{Prefix: p, Priority: p.Bits(), Action: fwd.Forward, Ports: r.ports, Origin: r.origin})
 				counts[IGP]++
 				continue
@@ -86,8 +95,10 @@ func (m *model) table(b *bgp, d *device) ([]Route, *fwd.Device, [4]int) {
 			rules = append(rules, rule)
 			counts[proto]++
 		}
-		for _, g := range group {
-			rib = append(rib, g.Route)
+		if m.keepRIBs {
+			for _, g := range group {
+				rib = append(rib, g.Route)
+			}
 		}
 	}
 	return rib, &fwd.Device{Name: d.cfg.Name, Rules: rules, RouteLimit: d.cfg.RouteLimit}, counts

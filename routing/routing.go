@@ -204,8 +204,16 @@ type SessionEnd struct {
 }
 
 // Build computes the data plane of a snapshot.
-func Build(s *twin.Snapshot) *Result {
+func Build(s *twin.Snapshot) *Result { return build(s, true) }
+
+// BuildForwarding is Build without the RIBs: the forwarding model, the
+// sessions and the findings, in about half the memory (the RIBs of a
+// large network hold as many routes as its forwarding tables hold rules).
+func BuildForwarding(s *twin.Snapshot) *Result { return build(s, false) }
+
+func build(s *twin.Snapshot, keepRIBs bool) *Result {
 	m := newModel(s)
+	m.keepRIBs = keepRIBs
 	m.runIGP()
 	m.buildUnderlays()
 	b := newBGP(m)

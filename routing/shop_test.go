@@ -119,11 +119,18 @@ func BenchmarkBuildGen2000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		res := Build(s)
-		if !res.Converged {
-			b.Fatal("not converged")
-		}
+	for _, c := range []struct {
+		name  string
+		build func(*twin.Snapshot) *Result
+	}{{"with-ribs", Build}, {"forwarding", BuildForwarding}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				res := c.build(s)
+				if !res.Converged {
+					b.Fatal("not converged")
+				}
+			}
+		})
 	}
 }

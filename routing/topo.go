@@ -16,6 +16,7 @@ import (
 // interfaces and links are up, and the IGP adjacencies.
 type model struct {
 	snap     *twin.Snapshot
+	keepRIBs bool      // keep every route for explanations (Build), or only the FIB
 	devs     []*device // every device, by name
 	byName   map[string]*device
 	links    []*link // every link whose ends exist, by name
