@@ -90,6 +90,7 @@ func newRoot(e *env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	var noColor bool
 	root.PersistentFlags().BoolVar(&noColor, "no-color", false, "never colour the output (NO_COLOR is honoured too)")
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if noColor {
@@ -99,8 +100,6 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(validateCmd(e), planCmd(e), checkCmd(e), diffCmd(e), genCmd(e), dataplaneCmd(e), traceCmd(e), reachCmd(e), failuresCmd(e))
 	return root
 }
-
-var noColor bool
 
 // emit writes a fully rendered output.
 func (e *env) emit(render func(w io.Writer) error) error {

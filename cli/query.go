@@ -26,15 +26,15 @@ type headerFlags struct {
 }
 
 func (h *headerFlags) add(cmd *cobra.Command, concrete bool) {
-	what := "prefix"
+	what, ports := "prefix", " or range (443, 8000-8080)"
 	if concrete {
-		what = "address"
+		what, ports = "address", ""
 	}
 	cmd.Flags().StringVar(&h.dst, "dst", "", "destination "+what)
 	cmd.Flags().StringVar(&h.src, "src", "", "source "+what)
 	cmd.Flags().StringVar(&h.proto, "proto", "", "protocol: tcp, udp, icmp or a number")
-	cmd.Flags().StringVar(&h.dport, "dport", "", "destination port"+map[bool]string{true: "", false: " or range (443, 8000-8080)"}[concrete])
-	cmd.Flags().StringVar(&h.sport, "sport", "", "source port"+map[bool]string{true: "", false: " or range"}[concrete])
+	cmd.Flags().StringVar(&h.dport, "dport", "", "destination port"+ports)
+	cmd.Flags().StringVar(&h.sport, "sport", "", "source port"+ports)
 }
 
 func parseProto(s string) (fwd.Range, error) {

@@ -36,30 +36,27 @@ func (s Style) wrap(code, text string) string {
 func (s Style) bold(t string) string { return s.wrap("1", t) }
 func (s Style) dim(t string) string  { return s.wrap("2", t) }
 
+// severityColour colours labels by how serious they are: critical/block,
+// unknown, warning/warn, and the rest.
+var severityColour = map[int]string{3: "1;31", 2: "1;35", 1: "1;33"}
+
 func (s Style) severity(sev finding.Severity) string {
-	label := strings.ToUpper(string(sev))
-	switch sev {
-	case finding.Critical:
-		return s.wrap("1;31", label)
-	case finding.Unknown:
-		return s.wrap("1;35", label)
-	case finding.Warning:
-		return s.wrap("1;33", label)
+	code, ok := severityColour[sev.Rank()]
+	if !ok {
+		code = "36"
 	}
-	return s.wrap("36", label)
+	return s.wrap(code, strings.ToUpper(string(sev)))
 }
 
+// decisionRank places a decision on the severity scale.
+var decisionRank = map[verdict.Decision]int{verdict.Block: 3, verdict.Unknown: 2, verdict.Warn: 1}
+
 func (s Style) decision(d verdict.Decision) string {
-	label := strings.ToUpper(string(d))
-	switch d {
-	case verdict.Block:
-		return s.wrap("1;31", label)
-	case verdict.Unknown:
-		return s.wrap("1;35", label)
-	case verdict.Warn:
-		return s.wrap("1;33", label)
+	code, ok := severityColour[decisionRank[d]]
+	if !ok {
+		code = "1;32"
 	}
-	return s.wrap("1;32", label)
+	return s.wrap(code, strings.ToUpper(string(d)))
 }
 
 // Text writes a plan or check report for people: the verdict first, then
