@@ -2,6 +2,8 @@ package capacity
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -158,7 +160,7 @@ func headroom(s *twin.Snapshot, svc *twin.Service, inst []*twin.Instance, places
 	_, regions, zones := scopes(s, inst, places)
 	var out []finding.Finding
 	need := 1 + float64(svc.Headroom)
-	for _, region := range sortedRegions(load[svc.Name]) {
+	for _, region := range slices.Sorted(maps.Keys(load[svc.Name])) {
 		demand := load[svc.Name][region]
 		r := regions[region]
 		if r == nil {
@@ -328,7 +330,7 @@ func announcementState(s *twin.Snapshot, a twin.Announcement) string {
 	if !a.Announced() {
 		return "withdrawn by configuration"
 	}
-	if !siteUp(s, a.Site) {
+	if !s.SiteUp(a.Site) {
 		return "site is not up"
 	}
 	if a.Device != "" {
@@ -444,12 +446,7 @@ func scopeWords(level, name string) string {
 }
 
 func sortedScopes(m map[string]*scope) []*scope {
-	out := make([]*scope, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
+	return slices.SortedFunc(maps.Values(m), func(a, b *scope) int { return strings.Compare(a.name, b.name) })
 }
 
 func amount(v float64, unit string) string {

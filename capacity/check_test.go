@@ -2,6 +2,7 @@ package capacity_test
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -434,23 +435,13 @@ func TestResolve(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := load(t, c.files)
-			if len(c.cmds) > 0 {
-				s = apply(t, s, c.cmds...).After
-			}
+			s := after(t, c.files, c.cmds...)
 			rec := lookupDNS(t, s, c.record)
 			var got []string
 			for _, a := range capacity.Resolve(s, rec, c.region) {
-				got = append(got, a.Answer.Name+" "+num(a.Share)+" "+boolText(a.Healthy))
+				got = append(got, a.Answer.Name+" "+num(a.Share)+" "+strconv.FormatBool(a.Healthy))
 			}
 			sameLines(t, "answers", got, c.want)
 		})
 	}
-}
-
-func boolText(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
 }

@@ -84,6 +84,26 @@ func apply(t *testing.T, s *twin.Snapshot, cmds ...string) *change.Result {
 	return res
 }
 
+// after loads a twin and returns it as the commands leave it (unchanged
+// when there are none).
+func after(t *testing.T, files map[string]string, cmds ...string) *twin.Snapshot {
+	t.Helper()
+	s := load(t, files)
+	if len(cmds) == 0 {
+		return s
+	}
+	return apply(t, s, cmds...).After
+}
+
+func lookupDNS(t *testing.T, s *twin.Snapshot, name string) *twin.DNSRecord {
+	t.Helper()
+	rec := twin.Lookup[twin.DNSRecord](s, name)
+	if rec == nil {
+		t.Fatalf("no DNS record %s", name)
+	}
+	return rec
+}
+
 // summary lists findings as "severity id", in their order.
 func summary(fs []finding.Finding) []string {
 	out := make([]string, len(fs))

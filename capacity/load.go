@@ -5,6 +5,8 @@
 package capacity
 
 import (
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/preflight-sh/preflight/twin"
@@ -118,7 +120,7 @@ func propagate(s *twin.Snapshot, entry Load) Load {
 			continue
 		}
 		for _, dep := range svc.Dependencies {
-			for _, region := range sortedRegions(load[svc.Name]) {
+			for _, region := range slices.Sorted(maps.Keys(load[svc.Name])) {
 				rps := load[svc.Name][region] * dep.Calls()
 				where := regionsOf[dep.Service]
 				if where[region] > 0 {
@@ -135,22 +137,13 @@ func propagate(s *twin.Snapshot, entry Load) Load {
 					load.add(dep.Service, region, rps)
 					continue
 				}
-				for _, r := range sortedRegions(where) {
+				for _, r := range slices.Sorted(maps.Keys(where)) {
 					load.add(dep.Service, r, rps*where[r]/total)
 				}
 			}
 		}
 	}
 	return load
-}
-
-func sortedRegions(m map[string]float64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Answer is a DNS answer clients of a region receive, with its share of
@@ -279,9 +272,10 @@ func (t Target) region(s *twin.Snapshot, lb *twin.LoadBalancer, origin string) s
 func Targets(s *twin.Snapshot, lb *twin.LoadBalancer) []Target {
 	out := make([]Target, len(lb.Targets))
 	total := 0
+	byService := s.InstancesOf()
 	for i, t := range lb.Targets {
 		c := 0.0
-		for _, in := range s.InstancesOf()[t.Service] {
+		for _, in := range byService[t.Service] {
 			if t.Zone != "" && in.Zone != t.Zone {
 				continue
 			}
@@ -309,7 +303,7 @@ func Targets(s *twin.Snapshot, lb *twin.LoadBalancer) []Target {
 func AnnouncingSites(s *twin.Snapshot, p *twin.AnycastPrefix) []string {
 	var out []string
 	for _, a := range p.Announcements {
-		if !a.Announced() || !siteUp(s, a.Site) {
+		if !a.Announced() || !s.SiteUp(a.Site) {
 			continue
 		}
 		if a.Device != "" {
@@ -320,7 +314,7 @@ func AnnouncingSites(s *twin.Snapshot, p *twin.AnycastPrefix) []string {
 		if len(a.WithdrawUnless) > 0 {
 			ok := false
 			for _, dep := range a.WithdrawUnless {
-				ok = ok || siteUp(s, dep)
+				ok = ok || s.SiteUp(dep)
 			}
 			if !ok {
 				continue
@@ -330,12 +324,4 @@ func AnnouncingSites(s *twin.Snapshot, p *twin.AnycastPrefix) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func siteUp(s *twin.Snapshot, name string) bool {
-	site := twin.Lookup[twin.Site](s, name)
-	if site == nil || !site.State.Up() {
-		return false
-	}
-	return site.Zone == "" || s.ZoneUp(site.Zone)
 }

@@ -2,6 +2,7 @@ package capacity_test
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/preflight-sh/preflight/capacity"
@@ -76,15 +77,6 @@ profile: [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.5, 0.5, 0.4, 
 	}
 }
 
-func lookupDNS(t *testing.T, s *twin.Snapshot, name string) *twin.DNSRecord {
-	t.Helper()
-	rec := twin.Lookup[twin.DNSRecord](s, name)
-	if rec == nil {
-		t.Fatalf("no DNS record %s", name)
-	}
-	return rec
-}
-
 func TestPeakLoad(t *testing.T) {
 	cases := []struct {
 		name string
@@ -132,10 +124,7 @@ func TestPeakLoad(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := load(t, trafficFiles())
-			if len(c.cmds) > 0 {
-				s = apply(t, s, c.cmds...).After
-			}
+			s := after(t, trafficFiles(), c.cmds...)
 			sameLines(t, "load", loadString(capacity.PeakLoad(s)), c.want)
 		})
 	}
@@ -165,14 +154,11 @@ func TestTargets(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := load(t, trafficFiles())
-			if len(c.cmds) > 0 {
-				s = apply(t, s, c.cmds...).After
-			}
+			s := after(t, trafficFiles(), c.cmds...)
 			lb := twin.Lookup[twin.LoadBalancer](s, c.lb)
 			var got []string
 			for _, tg := range capacity.Targets(s, lb) {
-				got = append(got, tg.Target.Name+" "+num(tg.Capacity)+" "+boolText(tg.Healthy)+" "+num(tg.Share))
+				got = append(got, tg.Target.Name+" "+num(tg.Capacity)+" "+strconv.FormatBool(tg.Healthy)+" "+num(tg.Share))
 			}
 			sameLines(t, "targets", got, c.want)
 		})

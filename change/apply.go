@@ -129,12 +129,18 @@ func (a *applier) list(kind string) []twin.Object {
 			out = append(out, a.get(r))
 		}
 	}
+	// The snapshot's list is sorted already; only added objects need
+	// sorting in.
+	added := false
 	for r, o := range a.work {
 		if r.Kind == kind && a.before.Get(r.Kind, r.Name) == nil {
 			out = append(out, o)
+			added = true
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GetMeta().Name < out[j].GetMeta().Name })
+	if added {
+		sort.Slice(out, func(i, j int) bool { return out[i].GetMeta().Name < out[j].GetMeta().Name })
+	}
 	return out
 }
 

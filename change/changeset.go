@@ -270,7 +270,7 @@ func (op *Operation) check() error {
 			return fmt.Errorf("op add takes only object: (and optionally kind:)")
 		}
 		if op.Kind != "" {
-			if kind, _ := objectKind(op.Object); kind != op.Kind {
+			if kind, _ := op.Object.Field("kind"); kind != op.Kind {
 				return fmt.Errorf("op add says kind %s but the object is of kind %q", op.Kind, kind)
 			}
 		}
@@ -434,9 +434,6 @@ func (v Value) Text() string {
 	}
 	return strings.TrimSpace(string(b))
 }
-
-// objectKind returns the kind written in an object value.
-func objectKind(v *Value) (string, bool) { return v.Field("kind") }
 
 // Field returns the scalar text of a top-level field of a mapping value.
 func (v Value) Field(key string) (string, bool) {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,7 +76,7 @@ func diffValue(a, b reflect.Value, path string, out *[]FieldChange) {
 		for _, k := range b.MapKeys() {
 			keys[k.String()] = true
 		}
-		for _, k := range sortedKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			av, bv := a.MapIndex(reflect.ValueOf(k)), b.MapIndex(reflect.ValueOf(k))
 			p := join(path, k)
 			if strings.ContainsAny(k, ".[]") {
@@ -122,15 +124,6 @@ func listKeys(l reflect.Value) ([]string, bool) {
 		keys[i] = k
 	}
 	return keys, true
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func join(path, key string) string {

@@ -101,28 +101,33 @@ func serviceImpacts(before, after *twin.Snapshot) []ServiceImpact {
 	for _, o := range after.List("Instance") {
 		visit(o.GetMeta().Name)
 	}
-	var out []ServiceImpact
+	// One pass over the scopes, not one per changed service.
+	bySvc := map[string]*ServiceImpact{}
 	for svc := range changed {
-		si := ServiceImpact{Service: svc, Total: *totals[svc]}
+		si := &ServiceImpact{Service: svc, Total: *totals[svc]}
 		si.Total.Name = "total"
 		si.Total.finish()
-		for k, v := range regions {
-			if k.svc == svc {
-				v.Name = k.name
-				v.finish()
-				si.Regions = append(si.Regions, *v)
-			}
+		bySvc[svc] = si
+	}
+	for k, v := range regions {
+		if si := bySvc[k.svc]; si != nil {
+			v.Name = k.name
+			v.finish()
+			si.Regions = append(si.Regions, *v)
 		}
-		for k, v := range zones {
-			if k.svc == svc {
-				v.Name = k.name
-				v.finish()
-				si.Zones = append(si.Zones, *v)
-			}
+	}
+	for k, v := range zones {
+		if si := bySvc[k.svc]; si != nil {
+			v.Name = k.name
+			v.finish()
+			si.Zones = append(si.Zones, *v)
 		}
+	}
+	var out []ServiceImpact
+	for _, si := range bySvc {
 		sort.Slice(si.Regions, func(i, j int) bool { return si.Regions[i].Name < si.Regions[j].Name })
 		sort.Slice(si.Zones, func(i, j int) bool { return si.Zones[i].Name < si.Zones[j].Name })
-		out = append(out, si)
+		out = append(out, *si)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
 	return out

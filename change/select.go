@@ -52,7 +52,7 @@ func (v *View) Attr(o twin.Object, key string) (string, bool) {
 	case "region":
 		switch t := o.(type) {
 		case *twin.Instance:
-			return v.zoneAttr(t.Zone, "region")
+			return v.zoneRegion(t.Zone)
 		case *twin.Device:
 			return v.siteAttr(t.Site, "region")
 		}
@@ -64,8 +64,8 @@ func (v *View) Attr(o twin.Object, key string) (string, bool) {
 	return "", false
 }
 
-func (v *View) zoneAttr(zone, key string) (string, bool) {
-	if z, ok := v.get("Zone", zone).(*twin.Zone); ok && key == "region" {
+func (v *View) zoneRegion(zone string) (string, bool) {
+	if z, ok := v.get("Zone", zone).(*twin.Zone); ok {
 		return z.Region, z.Region != ""
 	}
 	return "", false

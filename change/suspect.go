@@ -2,6 +2,8 @@ package change
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -54,7 +56,7 @@ func (r *Result) SelectorFindings() []finding.Finding {
 					ID:       fmt.Sprintf("selector.scope/op%d/%s", sel.Op, key),
 					Category: "selector",
 					Severity: sev,
-					Message:  fmt.Sprintf("selector %s (operation %d) reaches %s %s, which the rest of the change does not name (it names %s)", sel.Selector, sel.Op, key, strings.Join(extra, ", "), strings.Join(keys(intent[key]), ", ")),
+					Message:  fmt.Sprintf("selector %s (operation %d) reaches %s %s, which the rest of the change does not name (it names %s)", sel.Selector, sel.Op, key, strings.Join(extra, ", "), strings.Join(slices.Sorted(maps.Keys(intent[key])), ", ")),
 					Objects:  []finding.Object{where},
 				}
 				for _, v := range extra {
@@ -69,7 +71,7 @@ func (r *Result) SelectorFindings() []finding.Finding {
 					Message:  fmt.Sprintf("selector %s (operation %d) does not say which %s, and matches %d of them: did you mean to add %s=...?", sel.Selector, sel.Op, key, len(vals), key),
 					Objects:  []finding.Object{where},
 				}
-				for _, v := range keys(setOf(vals)) {
+				for _, v := range slices.Sorted(maps.Keys(vals)) {
 					f.Evidence.Lines = append(f.Evidence.Lines, fmt.Sprintf("%s=%s: %d matched (%s)", key, v, len(vals[v]), short(vals[v])))
 				}
 				out = append(out, f)
@@ -169,23 +171,6 @@ func destructive(op Operation) bool {
 		}
 	}
 	return false
-}
-
-func setOf(m map[string][]string) map[string]bool {
-	out := map[string]bool{}
-	for k := range m {
-		out[k] = true
-	}
-	return out
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // short lists names, eliding the middle of long lists.

@@ -59,15 +59,20 @@ func (m *Model) peers() map[fwd.PortRef][]fwd.PortRef { return m.peerMap }
 func (m *Model) prepareWalks() {
 	m.peerMap = m.Net.Peers()
 	if m.Opts.ForwardingOnly {
-		n := &fwd.Network{Devices: map[string]*fwd.Device{}, Links: m.Net.Links}
-		for name, d := range m.Net.Devices {
-			c := *d
-			c.Ports = nil
-			c.ACLs = nil
-			n.Devices[name] = &c
-		}
-		m.noACL = n
+		m.noACL = withoutACLs(m.Net)
 	}
+}
+
+// withoutACLs returns n without its ACLs, as a forwarding-only model sees
+// it.
+func withoutACLs(n *fwd.Network) *fwd.Network {
+	out := &fwd.Network{Devices: map[string]*fwd.Device{}, Links: n.Links}
+	for name, d := range n.Devices {
+		c := *d
+		c.Ports, c.ACLs = nil, nil
+		out.Devices[name] = &c
+	}
+	return out
 }
 
 // Loop is one forwarding cycle and the traffic caught in it.
@@ -87,41 +92,60 @@ type Loop struct {
 // forwarding cycles found, and how many paths leave through a port they
 // came in by earlier (which the cycle count leaves out).
 func (m *Model) Loops() ([]Loop, int) {
-	byCycle := map[string]*Loop{}
-	reflected := 0
-	for atom := range m.Atoms {
-		seen := map[string]bool{}
-		for _, d := range m.Devices {
-			paths, _ := m.Walk(atom, d)
-			for _, p := range paths {
-				if p.Fate != tracer.Loop {
-					continue
-				}
-				if !p.Cycle {
-					reflected++
-					continue
-				}
-				cyc := cycleOf(p)
-				key := strings.Join(cyc, " ")
-				l := byCycle[key]
-				if l == nil {
-					ex, _ := m.Space.Example(m.Atoms[atom])
-					l = &Loop{Cycle: cyc, Path: p.String(), Example: ex.String()}
-					byCycle[key] = l
-				}
-				if !seen[key] {
-					seen[key] = true
-					l.Classes++
-				}
-			}
+	f := newLoopFinder(m)
+	m.walkEvery(f.add)
+	return f.result()
+}
+
+// loopFinder gathers forwarding cycles from walks.
+type loopFinder struct {
+	m         *Model
+	byCycle   map[string]*Loop
+	reflected int
+	// seen holds the cycles class cur has been counted in.
+	cur  int
+	seen map[string]bool
+}
+
+func newLoopFinder(m *Model) *loopFinder {
+	return &loopFinder{m: m, byCycle: map[string]*Loop{}, cur: -1, seen: map[string]bool{}}
+}
+
+func (f *loopFinder) add(atom int, _ string, paths []tracer.Path) {
+	if atom != f.cur {
+		f.cur = atom
+		clear(f.seen)
+	}
+	for _, p := range paths {
+		if p.Fate != tracer.Loop {
+			continue
+		}
+		if !p.Cycle {
+			f.reflected++
+			continue
+		}
+		cyc := cycleOf(p)
+		key := strings.Join(cyc, " ")
+		l := f.byCycle[key]
+		if l == nil {
+			ex, _ := f.m.Space.Example(f.m.Atoms[atom])
+			l = &Loop{Cycle: cyc, Path: p.String(), Example: ex.String()}
+			f.byCycle[key] = l
+		}
+		if !f.seen[key] {
+			f.seen[key] = true
+			l.Classes++
 		}
 	}
-	out := make([]Loop, 0, len(byCycle))
-	for _, l := range byCycle {
+}
+
+func (f *loopFinder) result() ([]Loop, int) {
+	out := make([]Loop, 0, len(f.byCycle))
+	for _, l := range f.byCycle {
 		out = append(out, *l)
 	}
 	sort.Slice(out, func(i, j int) bool { return strings.Join(out[i].Cycle, " ") < strings.Join(out[j].Cycle, " ") })
-	return out, reflected
+	return out, f.reflected
 }
 
 // cycleOf extracts the repeating part of a looping path, as device[port]
@@ -181,8 +205,11 @@ func (m *Model) Summarize() Summary {
 			s.ACLRules += len(a.Rules)
 		}
 	}
-	s.Loops, s.PortReuse = m.Loops()
-	s.BlackHoles, s.Inconsistent = m.Problems()
+	// One walk of every class from every device serves both analyses.
+	loops, problems := newLoopFinder(m), newProblemFinder(m)
+	m.walkEvery(loops.add, problems.add)
+	s.Loops, s.PortReuse = loops.result()
+	s.BlackHoles, s.Inconsistent = problems.result()
 	if s.Loops == nil {
 		s.Loops = []Loop{}
 	}

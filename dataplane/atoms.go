@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"slices"
+
 	"github.com/preflight-sh/preflight/bdd"
 )
 
@@ -47,7 +49,7 @@ func (w *atomWalker) set(dev int, action int32) {
 // id returns the class of the current vector, creating it if new.
 func (w *atomWalker) id() int {
 	for _, id := range w.ids[w.hash] {
-		if equal(w.vecs[id], w.cur) {
+		if slices.Equal(w.vecs[id], w.cur) {
 			return id
 		}
 	}
@@ -55,15 +57,6 @@ func (w *atomWalker) id() int {
 	w.vecs = append(w.vecs, append([]int32(nil), w.cur...))
 	w.ids[w.hash] = append(w.ids[w.hash], id)
 	return id
-}
-
-func equal(a, b []int32) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // walk visits the region at depth below the cursors' nodes and returns

@@ -355,10 +355,11 @@ func (m *Model) compileOrdered(d *fwd.Device, dm *deviceModel) error {
 		}
 		covered = M.Or(covered, match)
 		a := actionOf(r)
-		k, ok := index[a.key()]
+		key := a.key()
+		k, ok := index[key]
 		if !ok {
 			k = len(dm.actions)
-			index[a.key()] = k
+			index[key] = k
 			dm.actions = append(dm.actions, a)
 			dm.preds = append(dm.preds, M.False())
 		}

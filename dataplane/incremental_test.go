@@ -436,18 +436,6 @@ func sameWalks(t *testing.T, x *Incremental, m *Model) {
 	}
 }
 
-// withoutACLs returns n without its ACLs, as a forwarding-only model sees
-// it.
-func withoutACLs(n *fwd.Network) *fwd.Network {
-	out := &fwd.Network{Devices: map[string]*fwd.Device{}, Links: n.Links}
-	for name, d := range n.Devices {
-		c := *d
-		c.Ports, c.ACLs = nil, nil
-		out.Devices[name] = &c
-	}
-	return out
-}
-
 // TestIncrementalErrors checks the updates the model refuses.
 func TestIncrementalErrors(t *testing.T) {
 	n := &fwd.Network{Devices: map[string]*fwd.Device{"a": {Name: "a"}}}

@@ -196,11 +196,8 @@ func Sweep(s *twin.Snapshot, inv Invariant, o Options) (*Result, error) {
 		res.Stats.Considered += n * (n - 1) / 2
 	}
 
-	why := ""
-	sw.reducible, why = sw.reducibility()
-	if o.Exhaustive {
-		sw.reducible = false
-	}
+	reducible, why := sw.reducibility()
+	sw.reducible = reducible && !o.Exhaustive
 	base := sw.baseline()
 	if base.vio != nil {
 		res.Baseline = base.vio
@@ -254,6 +251,7 @@ type sweeper struct {
 	sp    *spec
 	o     Options
 	elems []element
+	pos   map[Element]int // by element: its position in elems
 	acls  *acls
 	base  *state // the state with nothing failed
 
@@ -325,6 +323,12 @@ func (sw *sweeper) elements() {
 			if has { // a site without up devices carries no traffic
 				add("Site", site.Name, site, b)
 			}
+		}
+	}
+	sw.pos = make(map[Element]int, len(sw.elems))
+	for i, e := range sw.elems {
+		if _, dup := sw.pos[e.Element]; !dup {
+			sw.pos[e.Element] = i
 		}
 	}
 	sw.failed = make([]bool, len(sw.elems))
@@ -536,9 +540,7 @@ func (sw *sweeper) singles(res *Result) bool {
 }
 
 // index returns an element's position.
-func (sw *sweeper) index(e Element) int {
-	return slices.IndexFunc(sw.elems, func(x element) bool { return x.Element == e })
-}
+func (sw *sweeper) index(e Element) int { return sw.pos[e] }
 
 // class returns the members of an element's symmetry class.
 func (sw *sweeper) class(i int) []int {
@@ -734,10 +736,11 @@ func (sw *sweeper) evalPrefix(st *state) *Violation {
 	w.accept = func(f tracer.Fate, dev int) bool { return (f == tracer.Delivered || f == tracer.Exited) && dev == to }
 	bad := -1
 	broken := 0
+	rules := make([]*fwd.Rule, len(st.devs)) // of the current class, by device
+	looked := make([]bool, len(st.devs))
 	for i, c := range cs {
 		w.reset()
-		rules := make([]*fwd.Rule, len(st.devs))
-		looked := make([]bool, len(st.devs))
+		clear(looked)
 		w.rule = func(dev int) *fwd.Rule {
 			if !looked[dev] {
 				looked[dev], rules[dev] = true, tracer.Lookup(st.devs[dev], c.rep)
@@ -825,14 +828,16 @@ func (sw *sweeper) packet(from int, dst netip.Addr) fwd.Packet {
 		src = netip.IPv6Unspecified()
 	}
 	found := false
+scan:
 	for _, f := range sw.u.devs[from].Interfaces {
 		for _, a := range f.Addresses {
-			if a.Addr().Is4() != dst.Is4() || found && !a.IsSingleIP() {
-				continue
-			}
-			src, found = a.Addr(), true
-			if a.IsSingleIP() {
-				return fwd.Packet{Src: src, Dst: dst, Proto: 6, SrcPort: 49152, DstPort: 443}
+			switch {
+			case a.Addr().Is4() != dst.Is4():
+			case a.IsSingleIP():
+				src = a.Addr()
+				break scan
+			case !found:
+				src, found = a.Addr(), true
 			}
 		}
 	}

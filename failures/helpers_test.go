@@ -17,7 +17,6 @@ type topo struct {
 	devs  []*tdev
 	links []string
 	docs  []string
-	sites []string
 }
 
 type tdev struct {
@@ -25,7 +24,6 @@ type tdev struct {
 	id         int
 	ifaces     []string // YAML flow mappings
 	statics    []string // YAML flow mappings
-	extra      string   // more YAML fields of the device
 }
 
 func (t *topo) dev(name string) *tdev {
@@ -51,17 +49,12 @@ func (t *topo) get(name string) *tdev {
 }
 
 // link joins a and b with an IGP cost and returns the link's name: a--b,
-// with a suffix for parallel links. extra are more YAML fields of the
-// interfaces ("aclIn: x").
-func (t *topo) link(a, b string, cost int, extra ...string) string {
+// with a suffix for parallel links.
+func (t *topo) link(a, b string, cost int) string {
 	k := len(t.links)
-	x := ""
-	if len(extra) > 0 {
-		x = ", " + strings.Join(extra, ", ")
-	}
 	for i, name := range []string{a, b} {
 		t.get(name).ifaces = append(t.get(name).ifaces,
-			fmt.Sprintf(`{name: e%d, addresses: [10.1.%d.%d/31, "fd00:1:0:%x::%x/127"]%s}`, k, k, i, k, i, x))
+			fmt.Sprintf(`{name: e%d, addresses: [10.1.%d.%d/31, "fd00:1:0:%x::%x/127"]}`, k, k, i, k, i))
 	}
 	name := a + "--" + b
 	for n := 2; slices.ContainsFunc(t.links, func(l string) bool { return strings.Contains(l, "name: "+name+"\n") }); n++ {
@@ -74,7 +67,7 @@ func (t *topo) link(a, b string, cost int, extra ...string) string {
 func (t *topo) files() map[string][]byte {
 	var b strings.Builder
 	b.WriteString("kind: Region\nname: r\n---\nkind: Zone\nname: z\nregion: r\n")
-	sites := slices.Clone(t.sites)
+	var sites []string
 	for _, d := range t.devs {
 		if !slices.Contains(sites, d.site) {
 			sites = append(sites, d.site)
@@ -94,7 +87,6 @@ func (t *topo) files() map[string][]byte {
 		for _, r := range d.statics {
 			fmt.Fprintf(&b, "  - %s\n", r)
 		}
-		b.WriteString(d.extra)
 	}
 	for _, l := range t.links {
 		b.WriteString("---\n" + l)

@@ -20,7 +20,6 @@ type universe struct {
 	linkIdx map[string]int
 	ends    [][2]end // per link
 	sites   []*twin.Site
-	siteIdx map[string]int
 	words   int // uint64 words of a bit set over links and devices
 }
 
@@ -28,7 +27,7 @@ type universe struct {
 type end struct{ dev, iface int }
 
 func newUniverse(s *twin.Snapshot) *universe {
-	u := &universe{snap: s, devIdx: map[string]int{}, linkIdx: map[string]int{}, siteIdx: map[string]int{}}
+	u := &universe{snap: s, devIdx: map[string]int{}, linkIdx: map[string]int{}}
 	u.devs = twin.Typed[twin.Device](s)
 	for i, d := range u.devs {
 		u.devIdx[d.Name] = i
@@ -55,9 +54,6 @@ func newUniverse(s *twin.Snapshot) *universe {
 		u.ifLink[b.dev][b.iface] = k
 	}
 	u.sites = twin.Typed[twin.Site](s)
-	for i, site := range u.sites {
-		u.siteIdx[site.Name] = i
-	}
 	u.words = (len(u.links) + len(u.devs) + 63) / 64
 	return u
 }
@@ -108,7 +104,7 @@ func (u *universe) up(s *twin.Snapshot) *upState {
 			d = c
 		}
 		st.devs[i] = d
-		st.dev[i] = d.State.Up() && siteUp(s, d.Site)
+		st.dev[i] = d.State.Up() && s.SiteUp(d.Site)
 	}
 	for k, l := range u.links {
 		if c, ok := s.Get("Link", l.Name).(*twin.Link); ok {
@@ -130,15 +126,6 @@ func (st *upState) ifaceUp(u *universe, dev, i int) bool {
 	}
 	l := u.ifLink[dev][i]
 	return l < 0 || st.link[l]
-}
-
-// siteUp reports whether a site exists and is up, and so is its zone.
-func siteUp(s *twin.Snapshot, name string) bool {
-	site, ok := s.Get("Site", name).(*twin.Site)
-	if !ok || !site.State.Up() {
-		return false
-	}
-	return site.Zone == "" || s.ZoneUp(site.Zone)
 }
 
 // bitset is a set of small integers.

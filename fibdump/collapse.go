@@ -31,13 +31,6 @@ type aclNode struct {
 
 func (a *aclNode) portRef() fwd.PortRef { return fwd.PortRef{Device: a.router, Port: a.port} }
 
-func (a *aclNode) dir() string {
-	if a.in {
-		return "in"
-	}
-	return "out"
-}
-
 // parseACLNodeName splits an ACL node name, ROUTER_ACL_PORT_in or _out,
 // using the known routers (longest first) and their declared ACLs. On
 // failure it returns a message saying what is wrong.

@@ -226,7 +226,9 @@ type group struct {
 	kind     string // dropped, loop, leaves, elsewhere, rerouted, restored
 	where    string // for dropped and loop: where it now ends
 	from     []string
+	fromSet  map[string]bool
 	set      bdd.Node
+	last     int // the last class added to set
 	classes  int
 	examples []example
 }
@@ -306,12 +308,19 @@ func reachability(s *twin.Snapshot, mb, ma *dataplane.Model, gone bdd.Node, nGon
 			k := kind + "|" + where
 			g := groups[k]
 			if g == nil {
-				g = &group{kind: kind, where: where, set: M.False()}
+				g = &group{kind: kind, where: where, fromSet: map[string]bool{}, set: M.False(), last: -1}
 				groups[k] = g
 				order = append(order, k)
 			}
-			g.from = appendUnique(g.from, dev)
-			g.set = M.Or(g.set, joint)
+			if !g.fromSet[dev] {
+				g.fromSet[dev] = true
+				g.from = append(g.from, dev)
+			}
+			// A class differs from many devices: add it to the set once.
+			if g.last != i {
+				g.last = i
+				g.set = M.Or(g.set, joint)
+			}
 			g.classes++
 			if len(g.examples) < maxExamples {
 				ob, oa := *c.before, *c.after
@@ -480,34 +489,9 @@ func affectedDemand(s *twin.Snapshot, space *hdr.Space, set bdd.Node) (float64, 
 	return total, names
 }
 
-func orAll(ds []string) string {
-	if len(ds) == 0 {
-		return "some destinations"
-	}
-	return strings.Join(ds, ", ")
-}
-
 func first(l []string, n int) []string {
 	if len(l) > n {
 		return append(l[:n:n], fmt.Sprintf("and %d more", len(l)-n))
 	}
 	return l
-}
-
-func appendUnique(l []string, s string) []string {
-	for _, x := range l {
-		if x == s {
-			return l
-		}
-	}
-	return append(l, s)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -25,7 +25,7 @@ type ribRoute struct {
 // assemble builds every up device's RIB and FIB, the forwarding model and
 // the route-limit findings.
 func (m *model) assemble(b *bgp, res *Result) {
-	up := m.upDevices()
+	up := m.up
 	acls := convertACLs(m.snap)
 	ribs := make([][]Route, len(up))
 	devs := make([]*fwd.Device, len(up))

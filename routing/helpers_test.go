@@ -21,7 +21,6 @@ type topo struct {
 	devs   []*tdev
 	links  []string
 	docs   []string
-	sites  []string
 	v6only bool
 }
 
@@ -62,7 +61,7 @@ func (t *topo) addrList(v4, v6 netip.Prefix) string {
 }
 
 // link joins a and b with the given IGP cost and returns the link's name.
-func (t *topo) link(a, b string, cost int, extra ...string) string {
+func (t *topo) link(a, b string, cost int) string {
 	k := len(t.links)
 	da, db := t.get(a), t.get(b)
 	for i, d := range []*tdev{da, db} {
@@ -73,7 +72,7 @@ func (t *topo) link(a, b string, cost int, extra ...string) string {
 		d.ifaces = append(d.ifaces, fmt.Sprintf("{name: %s, addresses: [%s]}", peer, t.addrList(netip.PrefixFrom(v4, 31), netip.PrefixFrom(v6, 127))))
 	}
 	name := a + "--" + b
-	t.links = append(t.links, fmt.Sprintf("kind: Link\nname: %s\na: %s:%s\nb: %s:%s\ncapacity: 100Gbps\ncost: %d\n%s", name, a, b, b, a, cost, strings.Join(extra, "\n")))
+	t.links = append(t.links, fmt.Sprintf("kind: Link\nname: %s\na: %s:%s\nb: %s:%s\ncapacity: 100Gbps\ncost: %d\n", name, a, b, b, a, cost))
 	return name
 }
 
@@ -110,7 +109,7 @@ func withComma(s string) string {
 func (t *topo) files() map[string][]byte {
 	var b strings.Builder
 	b.WriteString("kind: Region\nname: r\n---\nkind: Zone\nname: z\nregion: r\n")
-	sites := slices.Clone(t.sites)
+	var sites []string
 	for _, d := range t.devs {
 		if !slices.Contains(sites, d.site) {
 			sites = append(sites, d.site)

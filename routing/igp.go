@@ -64,7 +64,7 @@ func (m *model) runIGP() {
 	for i, p := range m.igp.list {
 		m.igp.index[p.prefix] = int32(i)
 	}
-	up := m.upDevices()
+	up := m.up
 	parallel(len(up), func(i int) { up[i].igp = m.shortestPaths(up[i]) })
 }
 

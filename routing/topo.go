@@ -18,6 +18,7 @@ type model struct {
 	snap     *twin.Snapshot
 	keepRIBs bool      // keep every route for explanations (Build), or only the FIB
 	devs     []*device // every device, by name
+	up       []*device // the devices that are up, by name
 	byName   map[string]*device
 	links    []*link // every link whose ends exist, by name
 	bySite   map[string][]*device
@@ -67,11 +68,14 @@ const defaultCost = 10
 func newModel(s *twin.Snapshot) *model {
 	m := &model{snap: s, byName: map[string]*device{}, bySite: map[string][]*device{}}
 	for i, d := range twin.Typed[twin.Device](s) {
-		dev := &device{idx: i, cfg: d, up: d.State.Up() && siteUp(s, d.Site), ifaces: make([]iface, len(d.Interfaces))}
+		dev := &device{idx: i, cfg: d, up: d.State.Up() && s.SiteUp(d.Site), ifaces: make([]iface, len(d.Interfaces))}
 		for j := range d.Interfaces {
 			dev.ifaces[j].cfg = &d.Interfaces[j]
 		}
 		m.devs = append(m.devs, dev)
+		if dev.up {
+			m.up = append(m.up, dev)
+		}
 		m.byName[d.Name] = dev
 		m.bySite[d.Site] = append(m.bySite[d.Site], dev)
 	}
@@ -113,15 +117,6 @@ func newModel(s *twin.Snapshot) *model {
 	return m
 }
 
-// siteUp reports whether a site exists and is up, and so is its zone.
-func siteUp(s *twin.Snapshot, name string) bool {
-	site := twin.Lookup[twin.Site](s, name)
-	if site == nil || !site.State.Up() {
-		return false
-	}
-	return site.Zone == "" || s.ZoneUp(site.Zone)
-}
-
 // linkEnd resolves "device:interface", splitting at the first colon before
 // which a device of that name exists (names may hold colons).
 func (m *model) linkEnd(ep string) (linkEnd, bool) {
@@ -144,17 +139,6 @@ func (m *model) linkEnd(ep string) (linkEnd, bool) {
 // always, except between BGP speakers of different ASes.
 func igpAdjacent(a, b *twin.Device) bool {
 	return a.BGP == nil || b.BGP == nil || a.BGP.ASN == b.BGP.ASN
-}
-
-// upDevices returns the devices that are up.
-func (m *model) upDevices() []*device {
-	var out []*device
-	for _, d := range m.devs {
-		if d.up {
-			out = append(out, d)
-		}
-	}
-	return out
 }
 
 // ifaceOf returns the interface of d holding address a, or -1.

@@ -59,7 +59,7 @@ type resolution struct {
 const maxDepth = 8
 
 func (m *model) buildUnderlays() {
-	up := m.upDevices()
+	up := m.up
 	parallel(len(up), func(i int) { up[i].ul = newUnderlay(m, up[i]) })
 }
 

@@ -244,6 +244,9 @@ func TestDocumentsAgainstSchema(t *testing.T) {
 	}
 
 	for name, src := range invalid {
+		if _, err := twin.LoadFiles(map[string][]byte{"invalid.yaml": []byte(src)}); err == nil {
+			t.Errorf("%s: the loader accepts it", name)
+		}
 		if err := sch.Validate(documents(t, []byte(src))[0]); err == nil {
 			t.Errorf("%s: the schema accepts it", name)
 		}

@@ -37,18 +37,15 @@ func Load(path string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	var objs []Object
-	var errs ErrorList
+	srcs := make(map[string][]byte, len(files))
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("reading twin: %w", err)
 		}
-		o, e := Parse(displayPath(f), src)
-		objs = append(objs, o...)
-		errs = append(errs, e...)
+		srcs[displayPath(f)] = src
 	}
-	return build(objs, errs)
+	return LoadFiles(srcs)
 }
 
 // LoadFiles decodes and validates a twin given as file names and contents;
@@ -222,7 +219,7 @@ func splitDocuments(src []byte) []chunk {
 			next = i + end + 1
 		}
 		l := src[i:next]
-		if i > start && (marker(l, "---")) {
+		if i > start && marker(l, "---") {
 			out = append(out, chunk{src[start:i], startLine})
 			start, startLine = i, line
 		}

@@ -53,3 +53,13 @@ func (s *Snapshot) InstancesOf() map[string][]*Instance {
 	})
 	return s.inst
 }
+
+// SiteUp reports whether a site carries traffic: it exists, is up, and so
+// is its zone (if it has one).
+func (s *Snapshot) SiteUp(name string) bool {
+	site, ok := s.Get("Site", name).(*Site)
+	if !ok || !site.State.Up() {
+		return false
+	}
+	return site.Zone == "" || s.ZoneUp(site.Zone)
+}

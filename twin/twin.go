@@ -217,19 +217,23 @@ func (s *Snapshot) Edit(put []Object, del []Ref) *Snapshot {
 	return n
 }
 
+// kindOfType maps each kind's struct type to its name.
+var kindOfType = func() map[reflect.Type]string {
+	m := make(map[reflect.Type]string, len(Kinds))
+	for _, k := range Kinds {
+		m[k.Type] = k.Name
+	}
+	return m
+}()
+
 // Typed returns the objects of kind T sorted by name.
 func Typed[T any, PT interface {
 	*T
 	Object
 }](s *Snapshot) []PT {
-	var zero T
-	kind := ""
-	for _, k := range Kinds {
-		if k.Type == reflect.TypeOf(zero) {
-			kind = k.Name
-		}
-	}
-	if kind == "" {
+	kind, ok := kindOfType[reflect.TypeFor[T]()]
+	if !ok {
+		var zero T
 		panic(fmt.Sprintf("twin: %T is not a kind", zero))
 	}
 	list := s.sorted[kind]
@@ -245,12 +249,10 @@ func Lookup[T any, PT interface {
 	*T
 	Object
 }](s *Snapshot, name string) PT {
-	for _, k := range Kinds {
-		var zero T
-		if k.Type == reflect.TypeOf(zero) {
-			o, _ := s.byKind[k.Name][name].(PT)
-			return o
-		}
+	kind, ok := kindOfType[reflect.TypeFor[T]()]
+	if !ok {
+		return nil
 	}
-	return nil
+	o, _ := s.byKind[kind][name].(PT)
+	return o
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/preflight-sh/preflight/yamldecode"
 )
@@ -227,24 +228,47 @@ func (v *validator) enums(o Object, rv reflect.Value, path string) {
 			v.enums(o, rv.Index(i), fmt.Sprintf("%s[%d]", path, i))
 		}
 	case reflect.Struct:
-		t := rv.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() || f.Anonymous {
-				continue
-			}
-			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-			p := name
+		for _, f := range enumFieldsOf(rv.Type()) {
+			p := f.name
 			if path != "" {
-				p = path + "." + name
+				p = path + "." + f.name
 			}
-			if allowed := enumValues(f.Tag.Get("jsonschema")); allowed != nil {
-				v.enum(o, p, rv.Field(i).String(), allowed, !strings.Contains(opts, "omitempty"))
+			if f.allowed != nil {
+				v.enum(o, p, rv.Field(f.index).String(), f.allowed, f.required)
 				continue
 			}
-			v.enums(o, rv.Field(i), p)
+			v.enums(o, rv.Field(f.index), p)
 		}
 	}
+}
+
+// enumField is an exported, non-embedded struct field as enums walks it.
+type enumField struct {
+	index    int
+	name     string   // from the json tag
+	allowed  []string // the jsonschema enum, or nil
+	required bool     // no omitempty
+}
+
+var enumFieldCache sync.Map // reflect.Type → []enumField
+
+// enumFieldsOf returns the fields enums walks in struct type t, parsing
+// their tags once per type: validation runs over every object of a twin.
+func enumFieldsOf(t reflect.Type) []enumField {
+	if c, ok := enumFieldCache.Load(t); ok {
+		return c.([]enumField)
+	}
+	var out []enumField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		out = append(out, enumField{i, name, enumValues(f.Tag.Get("jsonschema")), !strings.Contains(opts, "omitempty")})
+	}
+	enumFieldCache.Store(t, out)
+	return out
 }
 
 // enumValues returns the values of a jsonschema tag's enum, or nil.
@@ -284,6 +308,17 @@ func (v *validator) positive(o Object, path string, x float64, why string) {
 	if x <= 0 {
 		v.errorf(o, path, "%s must be more than 0: %s", fieldName(path), why)
 	}
+}
+
+// countSet returns how many of set are true.
+func countSet(set ...bool) int {
+	n := 0
+	for _, b := range set {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // family names the address family of a.
@@ -358,13 +393,7 @@ func (v *validator) device(d *Device) {
 
 func (v *validator) staticRoute(d *Device, p string, r StaticRoute) {
 	v.routePrefix(d, p+".prefix", r.Prefix, true)
-	targets := 0
-	for _, set := range []bool{r.NextHop.IsValid(), r.Interface != "", r.Drop} {
-		if set {
-			targets++
-		}
-	}
-	switch {
+	switch targets := countSet(r.NextHop.IsValid(), r.Interface != "", r.Drop); {
 	case targets == 0:
 		v.errorf(d, p, "static route has no target: set one of nextHop, interface or drop: true")
 	case targets > 1:
@@ -901,13 +930,7 @@ func (v *validator) dnsAnswer(r *DNSRecord, p string, a DNSAnswer) {
 	v.ref(r, p+".loadBalancer", "LoadBalancer", a.LoadBalancer, false)
 	v.ref(r, p+".anycast", "AnycastPrefix", a.Anycast, false)
 	v.ref(r, p+".region", "Region", a.Region, false)
-	targets := 0
-	for _, set := range []bool{a.LoadBalancer != "", a.Anycast != "", len(a.Values) > 0} {
-		if set {
-			targets++
-		}
-	}
-	switch {
+	switch targets := countSet(a.LoadBalancer != "", a.Anycast != "", len(a.Values) > 0); {
 	case targets == 0:
 		v.errorf(r, p, "answer %q is empty: set one of loadBalancer, anycast or values, or remove the answer", a.Name)
 	case targets > 1:

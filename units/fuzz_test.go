@@ -2,6 +2,7 @@ package units
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -19,7 +20,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if r, err := ParseRate(s); err == nil {
 			checkFloat(t, "rate", s, float64(r), r.String(), func(x string) (float64, error) { v, err := ParseRate(x); return float64(v), err }, 0)
-			_ = r.Short()
+			if short := r.Short(); !strings.HasSuffix(short, "rps") {
+				t.Fatalf("Rate(%v).Short() = %q: no rps unit", float64(r), short)
+			}
 		}
 		if b, err := ParseBandwidth(s); err == nil {
 			checkFloat(t, "bandwidth", s, float64(b), b.String(), func(x string) (float64, error) { v, err := ParseBandwidth(x); return float64(v), err }, 0)
@@ -49,7 +52,9 @@ func FuzzParse(f *testing.F) {
 			// String keeps four decimals of the percentage: it may be off by
 			// half of 0.0001% (and float noise).
 			checkFloat(t, "percent", s, float64(p), p.String(), func(x string) (float64, error) { v, err := ParsePercent(x); return float64(v), err }, 5e-7+1e-12)
-			_ = p.Short()
+			if short := p.Short(); !strings.HasSuffix(short, "%") {
+				t.Fatalf("Percent(%v).Short() = %q: no %% sign", float64(p), short)
+			}
 		}
 	})
 }

@@ -53,7 +53,7 @@ func suffixes(table []unit) string {
 // format prints v with the largest suffix that gives a whole or short number.
 func format(v float64, table []unit) string {
 	for _, u := range table {
-		if u.factor <= 0 || v < u.factor {
+		if v < u.factor {
 			continue
 		}
 		q := v / u.factor

@@ -102,7 +102,7 @@ type Options struct {
 	Skip map[string]bool
 }
 
-// Decoder holds the state of one decode.
+// decoder holds the state of one decode.
 type decoder struct {
 	opts    Options
 	errs    ErrorList
@@ -189,12 +189,8 @@ func (d *decoder) record(path string, n ast.Node) {
 }
 
 func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
-	raw := n
 	n = d.resolve(n)
 	if n == nil {
-		if raw == nil {
-			return
-		}
 		return
 	}
 	d.record(path, n)
@@ -210,7 +206,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 		return
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
-		text, ok := scalarText(n)
+		text, ok := ScalarText(n)
 		if !ok {
 			d.errorf(n, "%s: expected a single value, found %s", describe(path), nodeKind(n))
 			return
@@ -248,12 +244,13 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 				continue
 			}
 			seen[key] = true
+			mk := reflect.ValueOf(key).Convert(v.Type().Key())
 			elem := reflect.New(v.Type().Elem()).Elem()
-			if old := v.MapIndex(reflect.ValueOf(key).Convert(v.Type().Key())); old.IsValid() {
+			if old := v.MapIndex(mk); old.IsValid() {
 				elem.Set(old)
 			}
 			d.value(mv.Value, elem, join(path, key), false)
-			v.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), elem)
+			v.SetMapIndex(mk, elem)
 		}
 	case reflect.Slice:
 		s, ok := n.(*ast.SequenceNode)
@@ -267,7 +264,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 		}
 		v.Set(out)
 	case reflect.String:
-		text, ok := scalarText(n)
+		text, ok := ScalarText(n)
 		if !ok {
 			d.errorf(n, "%s: expected a string, found %s", describe(path), nodeKind(n))
 			return
@@ -281,7 +278,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 		}
 		v.SetBool(b.Value)
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		text, ok := scalarText(n)
+		text, ok := ScalarText(n)
 		i, err := strconv.ParseInt(decimal(text), 0, v.Type().Bits())
 		if _, isInt := n.(*ast.IntegerNode); !ok || !isInt || err != nil {
 			d.errorf(n, "%s: expected a whole number, found %s", describe(path), shown(n, text))
@@ -289,7 +286,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 		}
 		v.SetInt(i)
 	case reflect.Uint32, reflect.Uint64, reflect.Uint:
-		text, ok := scalarText(n)
+		text, ok := ScalarText(n)
 		u, err := strconv.ParseUint(strings.TrimPrefix(decimal(text), "+"), 0, v.Type().Bits())
 		if _, isInt := n.(*ast.IntegerNode); !ok || !isInt || err != nil {
 			d.errorf(n, "%s: expected a whole number from 0 to %d, found %s", describe(path), uint64(1)<<v.Type().Bits()-1, shown(n, text))
@@ -297,7 +294,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, top bool) {
 		}
 		v.SetUint(u)
 	case reflect.Float64:
-		text, ok := scalarText(n)
+		text, ok := ScalarText(n)
 		f, err := strconv.ParseFloat(text, 64)
 		_, isInt := n.(*ast.IntegerNode)
 		_, isFloat := n.(*ast.FloatNode)
@@ -321,7 +318,7 @@ func (d *decoder) key(mv *ast.MappingValueNode) (string, bool) {
 		return "", false
 	}
 	k := d.resolve(mv.Key)
-	text, ok := scalarText(k)
+	text, ok := ScalarText(k)
 	if !ok {
 		d.errorf(mv.Key, "mapping keys must be plain strings")
 		return "", false
@@ -368,7 +365,7 @@ func (d *decoder) structFields(m *ast.MappingNode, v reflect.Value, path string,
 			d.errs = append(d.errs, Error{Pos: PosOf(d.opts.File, mv.Key), Msg: msg})
 			continue
 		}
-		d.value(mv.Value, v.FieldByIndex(f.index), join(path, key), false)
+		d.value(mv.Value, v.FieldByIndex(f), join(path, key), false)
 	}
 	if d.opts.Partial {
 		return
@@ -380,12 +377,8 @@ func (d *decoder) structFields(m *ast.MappingNode, v reflect.Value, path string,
 	}
 }
 
-type fieldInfo struct {
-	index []int
-}
-
 type structInfo struct {
-	fields   map[string]fieldInfo
+	fields   map[string][]int // field index path by name
 	names    []string
 	required []string
 }
@@ -399,7 +392,7 @@ func structInfoOf(t reflect.Type) *structInfo {
 	if c, ok := infoCache.Load(t); ok {
 		return c.(*structInfo)
 	}
-	info := &structInfo{fields: map[string]fieldInfo{}}
+	info := &structInfo{fields: map[string][]int{}}
 	var walk func(t reflect.Type, prefix []int)
 	walk = func(t reflect.Type, prefix []int) {
 		for i := range t.NumField() {
@@ -417,7 +410,7 @@ func structInfoOf(t reflect.Type) *structInfo {
 			if name == "" {
 				name = f.Name
 			}
-			info.fields[name] = fieldInfo{index: idx}
+			info.fields[name] = idx
 			info.names = append(info.names, name)
 			if !strings.Contains(opts, "omitempty") {
 				info.required = append(info.required, name)
@@ -449,8 +442,9 @@ func Suggest(word string, candidates []string) string {
 	return ""
 }
 
-// scalarText returns the text of a scalar node as written (without quotes).
-func scalarText(n ast.Node) (string, bool) {
+// ScalarText returns the text of a scalar node as written (without quotes).
+// It does not follow anchors or aliases.
+func ScalarText(n ast.Node) (string, bool) {
 	switch t := n.(type) {
 	case *ast.StringNode:
 		return t.Value, true
@@ -466,9 +460,6 @@ func scalarText(n ast.Node) (string, bool) {
 	}
 	return "", false
 }
-
-// ScalarText returns the text of a scalar node (after following anchors).
-func ScalarText(n ast.Node) (string, bool) { return scalarText(n) }
 
 func nodeKind(n ast.Node) string {
 	switch n.(type) {
@@ -487,7 +478,7 @@ func nodeKind(n ast.Node) string {
 }
 
 func shown(n ast.Node, text string) string {
-	if _, ok := scalarText(n); ok {
+	if _, ok := ScalarText(n); ok {
 		return strconv.Quote(text)
 	}
 	return nodeKind(n)
