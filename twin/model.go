@@ -226,6 +226,26 @@ type Service struct {
 	Dependencies     []Dependency  `json:"dependencies,omitempty"`
 	Autoscaling      *Autoscaling  `json:"autoscaling,omitempty"`
 	SLO              *SLO          `json:"slo,omitempty"`
+	// Latency is the mean time one request takes to serve on an idle
+	// instance (default 20ms); queueing adds to it under load.
+	Latency units.Duration `json:"latency,omitempty"`
+	// MaxQueue bounds the work an instance queues, as time to drain it
+	// (default 10s); requests beyond it are rejected.
+	MaxQueue units.Duration `json:"maxQueue,omitempty"`
+	// BytesPerRequest is the traffic one request and its response put on
+	// the network; without it the simulation does not load links for the
+	// service.
+	BytesPerRequest units.Size `json:"bytesPerRequest,omitempty"`
+	Crash           *Crash     `json:"crash,omitempty"`
+}
+
+// Crash says how a service's instances fail under sustained overload: after
+// Overload of continuous overload they crash, restart after Restart, and
+// then serve at reduced capacity rising linearly to full over Warmup.
+type Crash struct {
+	Overload units.Duration `json:"overload"`
+	Restart  units.Duration `json:"restart"`
+	Warmup   units.Duration `json:"warmup,omitempty"`
 }
 
 // Floors are the minimum capacity a service must keep, in instances and/or
@@ -244,12 +264,10 @@ type Floor struct {
 
 // Dependency is a call from one service to another.
 type Dependency struct {
-	Service         string         `json:"service"`
-	CallsPerRequest float64        `json:"callsPerRequest,omitempty"`
-	Timeout         units.Duration `json:"timeout,omitempty"`
-	Retries         int            `json:"retries,omitempty"`
-	Backoff         units.Duration `json:"backoff,omitempty"`
-	Optional        bool           `json:"optional,omitempty"`
+	Service         string  `json:"service"`
+	CallsPerRequest float64 `json:"callsPerRequest,omitempty"`
+	RetryPolicy     `json:",inline"`
+	Optional        bool `json:"optional,omitempty"`
 }
 
 // Calls returns the calls per request, defaulting to one.
@@ -258,6 +276,18 @@ func (d Dependency) Calls() float64 {
 		return 1
 	}
 	return d.CallsPerRequest
+}
+
+// RetryPolicy is how a caller retries failed requests: up to Retries more
+// attempts, the i-th after Backoff×2^(i-1) spread by ±Jitter, and, with a
+// RetryBudget, never more retries than that share of first attempts.
+// Timeout ends an attempt that has not been answered.
+type RetryPolicy struct {
+	Timeout     units.Duration `json:"timeout,omitempty"`
+	Retries     int            `json:"retries,omitempty"`
+	Backoff     units.Duration `json:"backoff,omitempty"`
+	Jitter      units.Percent  `json:"jitter,omitempty"`
+	RetryBudget *units.Percent `json:"retryBudget,omitempty"`
 }
 
 // Autoscaling bounds and paces a service's instance count.
@@ -333,6 +363,7 @@ type DNSRecord struct {
 	TTL           units.Duration `json:"ttl"`
 	Policy        string         `json:"policy,omitempty" jsonschema:"enum=simple,enum=weighted,enum=failover,enum=latency"`
 	ServesRegions []string       `json:"servesRegions,omitempty"`
+	HealthCheck   HealthCheck    `json:"healthCheck,omitempty"`
 	Answers       []DNSAnswer    `json:"answers"`
 }
 
@@ -358,6 +389,11 @@ type Demand struct {
 	Service string    `json:"service,omitempty"`
 	Origins []Origin  `json:"origins"`
 	Profile []float64 `json:"profile,omitempty"`
+	// Client is how the clients retry; without it they do not retry.
+	Client *RetryPolicy `json:"client,omitempty"`
+	// SLO is what the entry point promises its clients; without it the
+	// entry service's SLO applies.
+	SLO *SLO `json:"slo,omitempty"`
 }
 
 // Origin is the peak demand from clients in one region.

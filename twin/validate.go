@@ -754,9 +754,11 @@ func (v *validator) service(s *Service) {
 		if d.CallsPerRequest < 0 {
 			v.errorf(s, p+".callsPerRequest", "callsPerRequest is %g: it must not be negative", d.CallsPerRequest)
 		}
-		if d.Retries < 0 || d.Retries > 10 {
-			v.errorf(s, p+".retries", "retries %d is out of range: use 0 to 10 (each retry adds load to a struggling dependency)", d.Retries)
-		}
+		v.retry(s, p, d.RetryPolicy)
+	}
+	if c := s.Crash; c != nil {
+		v.positive(s, "crash.overload", float64(c.Overload), "it is how long instances survive overload; write e.g. 60s")
+		v.positive(s, "crash.restart", float64(c.Restart), "it is how long a crashed instance takes to serve again; write e.g. 30s")
 	}
 	if as := s.Autoscaling; as != nil {
 		v.nonNegative(s, "autoscaling.min", as.Min)
@@ -874,8 +876,7 @@ func (v *validator) loadBalancer(lb *LoadBalancer) {
 	if lb.Capacity == 0 && written(lb, "capacity") {
 		v.errorf(lb, "capacity", "capacity must be more than 0: remove it if the load balancer has no limit")
 	}
-	v.nonNegative(lb, "healthCheck.healthyThreshold", lb.HealthCheck.HealthyThreshold)
-	v.nonNegative(lb, "healthCheck.unhealthyThreshold", lb.HealthCheck.UnhealthyThreshold)
+	v.healthCheck(lb, lb.HealthCheck)
 	v.listNames(lb, "targets", namesOf(lb.Targets, func(t LBTarget) string { return t.Name }))
 	for i, t := range lb.Targets {
 		p := fmt.Sprintf("targets[%d]", i)
@@ -890,7 +891,13 @@ func (v *validator) loadBalancer(lb *LoadBalancer) {
 	}
 }
 
+func (v *validator) healthCheck(o Object, h HealthCheck) {
+	v.nonNegative(o, "healthCheck.healthyThreshold", h.HealthyThreshold)
+	v.nonNegative(o, "healthCheck.unhealthyThreshold", h.UnhealthyThreshold)
+}
+
 func (v *validator) dnsRecord(r *DNSRecord) {
+	v.healthCheck(r, r.HealthCheck)
 	v.positive(r, "ttl", float64(r.TTL), "resolvers would not cache the answer; write e.g. 60s")
 	for i, reg := range r.ServesRegions {
 		v.ref(r, fmt.Sprintf("servesRegions[%d]", i), "Region", reg, true)
@@ -954,7 +961,20 @@ func (v *validator) dnsAnswer(r *DNSRecord, p string, a DNSAnswer) {
 	}
 }
 
+// retry checks a retry policy written at path (empty for top level).
+func (v *validator) retry(o Object, path string, r RetryPolicy) {
+	if path != "" {
+		path += "."
+	}
+	if r.Retries < 0 || r.Retries > 10 {
+		v.errorf(o, path+"retries", "retries %d is out of range: use 0 to 10 (each retry adds load to a struggling service)", r.Retries)
+	}
+}
+
 func (v *validator) demand(d *Demand) {
+	if d.Client != nil {
+		v.retry(d, "client", *d.Client)
+	}
 	switch {
 	case d.DNS == "" && d.Service == "":
 		v.errorf(d, "dns", "demand enters nowhere: set dns (a DNS record) or service")
