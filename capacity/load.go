@@ -159,13 +159,18 @@ type Answer struct {
 // when a healthy alternative exists; answers that are not health-checked
 // are returned healthy or not.
 func Resolve(s *twin.Snapshot, rec *twin.DNSRecord, region string) []Answer {
+	return ResolveWith(rec, region, func(a twin.DNSAnswer) bool { return AnswerHealthy(s, a) })
+}
+
+// ResolveWith is Resolve with the health of each answer given by healthy.
+func ResolveWith(rec *twin.DNSRecord, region string, healthy func(twin.DNSAnswer) bool) []Answer {
 	type cand struct {
 		a       twin.DNSAnswer
 		healthy bool
 	}
 	var all []cand
 	for _, a := range rec.Answers {
-		all = append(all, cand{a, AnswerHealthy(s, a)})
+		all = append(all, cand{a, healthy(a)})
 	}
 	usable := func(c cand) bool { return c.healthy || !c.a.HealthChecked }
 	one := func(c cand) []Answer { return []Answer{{Answer: c.a, Share: 1, Healthy: c.healthy}} }

@@ -1,0 +1,94 @@
+package sim
+
+// state is what changes during a run, kept by name so it carries over when
+// the snapshot changes (a change applied or rolled back, a zone failed).
+type state struct {
+	pools    map[string]*poolState    // by pool key
+	checks   map[string]*hcState      // by checker and target: "lb/NAME/POOL", "mesh/POOL", "dns/RECORD/ANSWER"
+	entries  map[string]*entryState   // by entry name
+	scaling  map[string]*scalingState // by service
+	callRetr map[string]*retrier      // by pool key and dependency: "POOL>SERVICE"
+}
+
+type poolState struct {
+	queue        float64 // requests waiting
+	extra        int     // instances autoscaling added (negative: removed)
+	crashedUntil int     // tick; the pool is crashed while t < crashedUntil
+	warmFrom     int     // tick its last restart finished (-1: never)
+	overloadFor  float64 // seconds of continuous overload
+	overloaded   bool
+
+	// this tick
+	before   float64 // requests queued when it started
+	arrivals float64 // requests/s offered
+	capacity float64 // requests/s it can serve
+	served   float64 // requests/s served
+	rejected float64 // requests/s rejected (queue full or crashed)
+	dropped  float64 // requests/s lost from the queue when the pool crashed
+	backlog  float64 // s a new request waits behind the queue
+	mean     float64 // s mean of the exponential part of the latency
+	depLat   float64 // s spent in dependencies
+	success  float64 // share of requests answered without error (before the caller's timeout)
+	util     float64
+	depW     [][]share // per dependency, where its calls went
+}
+
+type hcState struct {
+	healthy    bool
+	fails, oks int
+	lastPass   bool
+	spec       checkSpec // of the last probe
+}
+
+// observe records one probe and reports whether the health flipped.
+func (h *hcState) observe(pass bool, c checkSpec) bool {
+	h.lastPass, h.spec = pass, c
+	if pass {
+		h.oks, h.fails = min(h.oks+1, c.healthy), 0
+		if !h.healthy && h.oks >= c.healthy {
+			h.healthy = true
+			return true
+		}
+		return false
+	}
+	h.fails, h.oks = min(h.fails+1, c.unhealth), 0
+	if h.healthy && h.fails >= c.unhealth {
+		h.healthy = false
+		return true
+	}
+	return false
+}
+
+// settled reports whether more identical probes would change nothing.
+func (h *hcState) settled() bool {
+	if h.healthy {
+		return h.lastPass && h.oks >= h.spec.healthy
+	}
+	return !h.lastPass && h.fails >= h.spec.unhealth
+}
+
+type entryState struct {
+	retr *retrier
+	w    []share     // direct entry: where requests went
+	ring [][]float64 // DNS answers cached by clients, one resolution per tick over the TTL
+	sum  []float64
+	pos  int
+	same int // ticks the resolution has not changed
+
+	// this tick
+	fresh, attempts, success, p99 float64
+	shed                          float64
+}
+
+type scalingState struct {
+	last    int // tick of the last scaling decision that acted
+	pending []launch
+}
+
+type launch struct {
+	ready, pool, n int
+}
+
+func newState() *state {
+	return &state{pools: map[string]*poolState{}, checks: map[string]*hcState{}, entries: map[string]*entryState{}, scaling: map[string]*scalingState{}, callRetr: map[string]*retrier{}}
+}

@@ -1,0 +1,492 @@
+package sim
+
+import (
+	"math"
+)
+
+// step advances the simulation by one tick.
+func (m *sim) step(t int) {
+	w := m.w
+	for pi, ps := range m.pools {
+		ps.arrivals, ps.dropped = 0, 0
+		if t > 0 && t == ps.crashedUntil {
+			ps.warmFrom = t
+			m.rec.log(t, "restarted", w.pools[pi].key, "")
+		}
+	}
+	m.launches(t)
+	for i := range m.lbOffered {
+		m.lbOffered[i] = 0
+	}
+	// Clients: first attempts, retries due, DNS answers from their caches.
+	for i, e := range w.entries {
+		es := m.entries[i]
+		es.fresh = e.peak * m.profile(e.demand, t) * m.demandFactor(e.demand.Name, t)
+		es.attempts = es.fresh + es.retr.due(es.fresh)
+		switch {
+		case e.record != nil:
+			m.resolve(i)
+			for a, ans := range e.record.Answers {
+				if share := es.sum[a] / float64(e.ttl); share > 0 && ans.LoadBalancer != "" {
+					if bi := m.lbIndex(ans.LoadBalancer); bi >= 0 {
+						m.lbOffered[bi] += es.attempts * share
+					}
+				}
+			}
+		case e.service >= 0:
+			es.w = m.spread(e.service, e.region, es.w[:0], t)
+			for _, s := range es.w {
+				m.pools[s.idx].arrivals += es.attempts * s.frac
+			}
+		}
+	}
+	for bi := range w.lbs {
+		m.balance(bi, t)
+		accepted := m.lbOffered[bi] * m.lbAccept[bi]
+		for _, s := range m.lbW[bi] {
+			m.pools[s.idx].arrivals += accepted * s.frac
+		}
+	}
+	// Callers before the services they call: queues, then calls out.
+	for _, si := range w.order {
+		sv := w.services[si]
+		for _, pi := range sv.pools {
+			ps := m.pools[pi]
+			m.serve(pi, t)
+			for d, dp := range sv.deps {
+				r := m.calls[pi][d]
+				first := ps.served * dp.calls
+				total := first + r.due(first)
+				ps.depW[d] = m.spread(dp.target, w.pools[pi].region, ps.depW[d][:0], t)
+				tb := w.services[dp.target].bytes
+				for _, s := range ps.depW[d] {
+					m.pools[s.idx].arrivals += total * s.frac
+					if w.net != nil {
+						w.net.add(w.net.pair(w.pools[pi].site, w.pools[s.idx].site), total*s.frac, tb)
+					}
+				}
+			}
+		}
+	}
+	// The services called before their callers: latency and success.
+	for k := len(w.order) - 1; k >= 0; k-- {
+		for _, pi := range w.services[w.order[k]].pools {
+			m.outcome(pi)
+		}
+	}
+	for i := range w.entries {
+		m.answer(i)
+	}
+	m.netChanged = w.net != nil && w.net.settle()
+	m.probe(t)
+	m.crashes(t)
+	if (t+1)%max(1, int(scaleEvery/m.tick)) == 0 {
+		m.autoscale(t)
+	}
+}
+
+// serve runs a pool's queue for one tick.
+func (m *sim) serve(pi, t int) {
+	ps, sv := m.pools[pi], m.w.services[m.w.pools[pi].svc]
+	c := m.capacity(pi, t)
+	ps.capacity, ps.before = c, ps.queue
+	if c <= 0 {
+		ps.rejected = ps.arrivals + ps.queue/m.tick
+		ps.queue, ps.served = 0, 0
+		return
+	}
+	total := ps.queue + ps.arrivals*m.tick
+	served := math.Min(total, c*m.tick)
+	q := total - served
+	rejected := 0.0
+	if limit := c * sv.maxQueue; q > limit {
+		rejected, q = q-limit, limit
+	}
+	ps.queue, ps.served, ps.rejected = q, served/m.tick, rejected/m.tick
+}
+
+// outcome computes a pool's latency and the share of its requests that
+// succeed, from its queue and the outcomes of the services it called.
+func (m *sim) outcome(pi int) {
+	w := m.w
+	ps, sv := m.pools[pi], w.services[w.pools[pi].svc]
+	c := ps.capacity
+	ps.util, ps.backlog, ps.mean, ps.depLat = 0, 0, sv.latency, 0
+	if c <= 0 {
+		ps.success = 0
+		for d := range sv.deps {
+			m.calls[pi][d].schedule(1)
+		}
+		return
+	}
+	ps.util = ps.arrivals / c
+	servers := max(1, int(math.Round(c*sv.latency)))
+	service := float64(servers) / c
+	ps.mean = service
+	if ps.arrivals < c {
+		ps.mean += MeanWait(servers, ps.arrivals, service)
+	}
+	ps.backlog = ps.queue / c
+	ok := 1.0
+	if ps.arrivals > 0 {
+		ok = 1 - math.Min(1, ps.rejected/ps.arrivals)
+	}
+	for d, dp := range sv.deps {
+		r := m.calls[pi][d]
+		call, lat := 0.0, 0.0
+		for _, s := range ps.depW[d] {
+			qs := m.pools[s.idx]
+			pass := 1.0
+			if w.net != nil {
+				pass = w.net.delivered(w.net.pair(w.pools[pi].site, w.pools[s.idx].site))
+			}
+			call += s.frac * qs.success * inTime(qs, dp.timeout) * pass
+			lat += s.frac * (qs.backlog + qs.depLat + qs.mean)
+		}
+		fail := clamp01(1 - call)
+		share := r.schedule(fail)
+		if !dp.optional {
+			ok *= math.Pow(r.success(fail, share), dp.calls)
+		}
+		ps.depLat += dp.calls * math.Min(lat, dp.timeout)
+	}
+	ps.success = ok
+}
+
+// inTime is the chance a request to the pool is answered within timeout:
+// it waits out the backlog and its dependencies, then an exponentially
+// distributed time with the pool's mean.
+func inTime(ps *poolState, timeout float64) float64 {
+	d := ps.backlog + ps.depLat
+	if d >= timeout {
+		return 0
+	}
+	return 1 - math.Exp(-(timeout-d)/ps.mean)
+}
+
+// p99 is a pool's 99th-percentile latency.
+func p99(ps *poolState) float64 { return ps.backlog + ps.depLat + ps.mean*math.Log(100) }
+
+// answer computes what clients of entry i got this tick, and schedules
+// their retries.
+func (m *sim) answer(i int) {
+	w, e, es := m.w, m.w.entries[i], m.entries[i]
+	success, shed, worst := 0.0, 0.0, 0.0
+	via := func(share float64, ws []share, accept float64) {
+		shed += share * (1 - accept)
+		for _, s := range ws {
+			ps, p := m.pools[s.idx], w.pools[s.idx]
+			pass := 1.0
+			if w.net != nil {
+				k := w.net.pair(e.site, p.site)
+				pass = w.net.delivered(k)
+				w.net.add(k, es.attempts*share*accept*s.frac, w.services[p.svc].bytes)
+			}
+			success += share * accept * s.frac * ps.success * inTime(ps, e.timeout) * pass
+			if ps.arrivals > 0 {
+				shed += share * accept * s.frac * math.Min(1, ps.rejected/ps.arrivals)
+			}
+			if share*accept*s.frac >= 0.01 {
+				worst = math.Max(worst, math.Min(p99(ps), e.timeout))
+			}
+		}
+	}
+	switch {
+	case e.record != nil:
+		answered := 0.0
+		for a, ans := range e.record.Answers {
+			share := es.sum[a] / float64(e.ttl)
+			if share <= 0 {
+				continue
+			}
+			answered += share
+			switch {
+			case ans.LoadBalancer != "":
+				if bi := m.lbIndex(ans.LoadBalancer); bi >= 0 {
+					via(share, m.lbW[bi], m.lbAccept[bi])
+				} else {
+					shed += share
+				}
+			case ans.Anycast != "" || len(ans.Values) > 0:
+				if m.answerProbe(ans) {
+					success += share
+				}
+			}
+		}
+		shed += 1 - math.Min(1, answered)
+	case e.service >= 0:
+		via(1, es.w, 1)
+	default:
+		shed = 1
+	}
+	es.success, es.shed, es.p99 = clamp01(success), math.Min(1, shed), worst
+	es.retr.schedule(1 - es.success)
+}
+
+// resolve refreshes the answers one TTL's worth of clients hold: each tick
+// 1/TTL of them resolve again, so a change of answer reaches every client
+// exactly one TTL after it is published.
+func (m *sim) resolve(i int) {
+	e, es := m.w.entries[i], m.entries[i]
+	answers := resolveShares(e, m.w.regions[e.region], func(a int) bool {
+		return m.dnsHealthy(i, a)
+	})
+	if es.same < 0 {
+		for j := range es.ring {
+			copy(es.ring[j], answers)
+		}
+		for a := range es.sum {
+			es.sum[a] = answers[a] * float64(e.ttl)
+		}
+		es.same = e.ttl
+	}
+	old := es.ring[es.pos]
+	same := true
+	for a := range answers {
+		if old[a] != answers[a] {
+			same = false
+		}
+		es.sum[a] += answers[a] - old[a]
+		old[a] = answers[a]
+	}
+	es.pos = (es.pos + 1) % e.ttl
+	if same && es.same >= 0 {
+		es.same++
+	} else {
+		es.same = 0
+	}
+	if es.same >= e.ttl {
+		// Settled: recompute the sums exactly, so rounding cannot drift.
+		for a := range es.sum {
+			es.sum[a] = answers[a] * float64(e.ttl)
+		}
+	}
+}
+
+// dnsHealthy is the health a record's health check gives answer a (an
+// answer that is not health-checked counts as healthy).
+func (m *sim) dnsHealthy(i, a int) bool {
+	e := m.w.entries[i]
+	ans := e.record.Answers[a]
+	if !ans.HealthChecked {
+		return m.answerProbe(ans)
+	}
+	return m.dnsHC[i][a].healthy
+}
+
+// lbIndex finds a load balancer by name, or -1.
+func (m *sim) lbIndex(name string) int {
+	if i, ok := m.w.lbByName[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// lbSuccess is the share of a load balancer's traffic its targets answer.
+func (m *sim) lbSuccess(bi int) float64 {
+	if len(m.lbW[bi]) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, sh := range m.lbW[bi] {
+		s += sh.frac * m.pools[sh.idx].success
+	}
+	return s * m.lbAccept[bi]
+}
+
+// balance decides where a load balancer sends traffic this tick: to the
+// targets its health checks consider healthy (to all of them when fewer
+// than its panic threshold are), by target weight, then by algorithm
+// within a target; without cross-zone balancing each zone's share stays in
+// the zone.
+func (m *sim) balance(bi, t int) {
+	w, b := m.w, m.w.lbs[bi]
+	m.lbAccept[bi] = 1
+	if b.capacity > 0 && m.lbOffered[bi] > b.capacity {
+		m.lbAccept[bi] = b.capacity / m.lbOffered[bi]
+	}
+	healthy := func(pi int) bool { return m.lbHC[bi][pi].healthy }
+	all, ok := 0, 0
+	for _, g := range b.groups {
+		for _, pi := range g.pools {
+			n := m.instances(pi)
+			all += n
+			if healthy(pi) {
+				ok += n
+			}
+		}
+	}
+	panicking := b.panic > 0 && all > 0 && float64(ok) < b.panic*float64(all)
+	usable := func(pi int) bool { return panicking || healthy(pi) }
+	size := func(pi int) float64 {
+		if b.spec.Algorithm == "least-request" {
+			return m.capacity(pi, t)
+		}
+		return float64(m.instances(pi))
+	}
+	out := m.lbW[bi][:0]
+	// Nodes: one per zone without cross-zone balancing, else one.
+	type node struct {
+		zone  string
+		share float64
+	}
+	nodes := []node{{"", 1}}
+	if !b.crossZone {
+		nodes = nodes[:0]
+		seen := map[string]bool{}
+		for _, g := range b.groups {
+			for _, pi := range g.pools {
+				if z := w.pools[pi].zone; !seen[z] && usable(pi) && size(pi) > 0 {
+					seen[z] = true
+					nodes = append(nodes, node{zone: z})
+				}
+			}
+		}
+		for i := range nodes {
+			nodes[i].share = 1 / float64(len(nodes))
+		}
+	}
+	for _, nd := range nodes {
+		gw := 0.0
+		for _, g := range b.groups {
+			if groupSize(g, nd.zone, w, usable, size) > 0 {
+				gw += g.weight
+			}
+		}
+		if gw == 0 {
+			continue
+		}
+		for _, g := range b.groups {
+			gs := groupSize(g, nd.zone, w, usable, size)
+			if gs == 0 || g.weight == 0 {
+				continue
+			}
+			for _, pi := range g.pools {
+				if (nd.zone == "" || w.pools[pi].zone == nd.zone) && usable(pi) {
+					if f := nd.share * g.weight / gw * size(pi) / gs; f > 0 {
+						out = append(out, share{pi, f})
+					}
+				}
+			}
+		}
+	}
+	m.lbW[bi] = out
+}
+
+func groupSize(g group, zone string, w *world, usable func(int) bool, size func(int) float64) float64 {
+	s := 0.0
+	for _, pi := range g.pools {
+		if (zone == "" || w.pools[pi].zone == zone) && usable(pi) {
+			s += size(pi)
+		}
+	}
+	return s
+}
+
+// spread decides where calls to service si from a region go: to its
+// pools there that service discovery sees healthy, by capacity; else to
+// its healthy pools anywhere.
+func (m *sim) spread(si, region int, out []share, t int) []share {
+	sv := m.w.services[si]
+	pick := func(pools []int) []share {
+		total := 0.0
+		for _, pi := range pools {
+			if m.meshHC[pi].healthy {
+				total += m.capacity(pi, t)
+			}
+		}
+		if total == 0 {
+			return out
+		}
+		for _, pi := range pools {
+			if m.meshHC[pi].healthy {
+				if c := m.capacity(pi, t); c > 0 {
+					out = append(out, share{pi, c / total})
+				}
+			}
+		}
+		return out
+	}
+	if out = pick(sv.inRegion[region]); len(out) > 0 {
+		return out
+	}
+	return pick(sv.pools)
+}
+
+// probe runs the health checks due this tick, and notes whether any check
+// would now see something other than its last probe did.
+func (m *sim) probe(t int) {
+	w := m.w
+	m.unsettled = false
+	run := func(c *checker, pass bool) {
+		if (uint64(t)+c.phase)%c.every != 0 {
+			m.unsettled = m.unsettled || pass != c.lastPass
+			return
+		}
+		if c.observe(pass, c.spec) {
+			m.rec.log(t, healthWord(c.healthy), c.subject, c.detail)
+		}
+	}
+	pass := func(pi int, c checkSpec) bool {
+		ps := m.pools[pi]
+		if ps.capacity <= 0 || ps.backlog+ps.mean >= c.timeout {
+			return false
+		}
+		return ps.arrivals == 0 || ps.rejected/ps.arrivals < 0.5
+	}
+	for bi, b := range w.lbs {
+		for _, g := range b.groups {
+			for _, pi := range g.pools {
+				run(m.lbHC[bi][pi], pass(pi, b.hc))
+			}
+		}
+	}
+	for pi, c := range m.meshHC {
+		run(c, pass(pi, w.mesh))
+	}
+	for i, e := range w.entries {
+		for a, c := range m.dnsHC[i] {
+			if c != nil {
+				run(c, m.answerProbe(e.record.Answers[a]))
+			}
+		}
+	}
+}
+
+func healthWord(up bool) string {
+	if up {
+		return "healthy"
+	}
+	return "unhealthy"
+}
+
+// crashes crashes pools overloaded for longer than their service survives.
+func (m *sim) crashes(t int) {
+	for pi, ps := range m.pools {
+		p := m.w.pools[pi]
+		over := ps.capacity > 0 && ps.arrivals > ps.capacity
+		if over != ps.overloaded {
+			ps.overloaded = over
+			word := "recovered"
+			if over {
+				word = "overloaded"
+			}
+			m.rec.log(t, word, p.key, "")
+		}
+		crash := m.w.services[p.svc].spec.Crash
+		if crash == nil || !over {
+			ps.overloadFor = 0
+			continue
+		}
+		ps.overloadFor += m.tick
+		if ps.overloadFor >= crash.Overload.Std().Seconds() {
+			ps.overloadFor = 0
+			ps.crashedUntil = t + 1 + max(1, int(math.Round(crash.Restart.Std().Seconds()/m.tick)))
+			ps.dropped += ps.queue / m.tick
+			ps.queue = 0
+			ps.overloaded = false
+			m.rec.log(t, "crashed", p.key, "after sustained overload")
+			m.rec.poolSummary(p.key).Crashes++
+		}
+	}
+}
