@@ -196,9 +196,13 @@ func metastable(r *Result, o Options) []finding.Finding {
 			target = defaultAvailability
 		}
 		from := int(last.At.Std() / tick)
+		minute := int(time.Minute / tick)
+		if from < minute || windowMean(e.success[from-minute:from]) >= target {
+			continue // not failing when the trigger ended
+		}
 		rec := -1
-		for t := from; t+60 <= len(e.success); t++ {
-			if windowMean(e.success[t:t+int(time.Minute/tick)]) >= target {
+		for t := from; t+minute <= len(e.success); t++ {
+			if windowMean(e.success[t:t+minute]) >= target {
 				rec = t
 				break
 			}
@@ -218,7 +222,7 @@ func metastable(r *Result, o Options) []finding.Finding {
 					Lines:   append([]string{"the trigger ended at " + last.At.String() + " (" + last.Label + ")"}, e.excerpt(r, units.Duration(time.Duration(check)*tick))...),
 				},
 			})
-		case rec > from:
+		default:
 			out = append(out, finding.Finding{
 				ID: "simulation.recovery." + e.Name, Category: "simulation", Severity: finding.Info,
 				Message: fmt.Sprintf("%s from %s recovers %v after %s", e.Demand, e.Region, units.Duration(time.Duration(rec-from)*tick), last.Label),

@@ -109,21 +109,21 @@ type recorder struct {
 	comps  map[string]int
 	pools  map[string]int
 	weight []float64 // per entry, attempts in the current step
+
+	entries   map[string]int // entry series by name
+	entryIdx  []int          // per entry of the world, its series
+	stepsDone int
+	bound     []int     // series of the world's components, in measure's order
+	util      []float64 // their last measured utilisation
+	healthy   []float64 // and healthy instances
+	poolIdx   []int     // per pool of the world, its summary
+	over      []int     // pools overloaded at the last computed tick
 }
 
 func newRecorder(m *sim) *recorder {
 	o := m.o
-	rec := &recorder{m: m, per: int(o.Step / o.Tick), comps: map[string]int{}, pools: map[string]int{}}
+	rec := &recorder{m: m, per: int(o.Step / o.Tick), comps: map[string]int{}, pools: map[string]int{}, entries: map[string]int{}}
 	rec.r = &Result{Start: units.Duration(o.Start), Duration: units.Duration(o.Duration), Tick: units.Duration(o.Tick), Step: units.Duration(o.Step), Seed: o.Seed, ticks: m.ticks}
-	for _, e := range m.w.entries {
-		es := EntrySeries{Name: e.name, Demand: e.demand.Name, Region: m.w.regions[e.region]}
-		if e.slo != nil {
-			es.Availability, es.LatencyP99 = float64(e.slo.Availability), e.slo.LatencyP99
-		}
-		es.success = make([]float64, m.ticks)
-		rec.r.Entries = append(rec.r.Entries, es)
-	}
-	rec.weight = make([]float64, len(rec.r.Entries))
 	return rec
 }
 
@@ -144,8 +144,62 @@ func (rec *recorder) log(t int, what, subject, detail string) {
 	rec.r.Log = append(rec.r.Log, LogEntry{At: rec.at(t), What: what, Subject: subject, Detail: detail})
 }
 
-// series returns the series of a component, creating it.
-func (rec *recorder) component(kind, name string, healthy bool) *ComponentSeries {
+// bind maps the current world's services, load balancers, links and
+// devices to their series.
+func (rec *recorder) bind() {
+	w := rec.m.w
+	rec.entryIdx = rec.entryIdx[:0]
+	for _, e := range w.entries {
+		i, ok := rec.entries[e.name]
+		if !ok {
+			i = len(rec.r.Entries)
+			rec.entries[e.name] = i
+			es := EntrySeries{Name: e.name, Demand: e.demand.Name, Region: w.regions[e.region]}
+			if e.slo != nil {
+				es.Availability, es.LatencyP99 = float64(e.slo.Availability), e.slo.LatencyP99
+			}
+			es.success = make([]float64, rec.m.ticks)
+			// An entry that appears mid-run has no points before.
+			for range rec.stepsDone {
+				es.Offered, es.Attempts, es.Success, es.P99 = append(es.Offered, 0), append(es.Attempts, 0), append(es.Success, 1), append(es.P99, 0)
+			}
+			rec.r.Entries = append(rec.r.Entries, es)
+			rec.weight = append(rec.weight, 0)
+		}
+		rec.entryIdx = append(rec.entryIdx, i)
+	}
+	rec.bound = rec.bound[:0]
+	for _, sv := range w.services {
+		rec.bound = append(rec.bound, rec.index("service", sv.name, true))
+	}
+	for _, b := range w.lbs {
+		if b.capacity > 0 {
+			rec.bound = append(rec.bound, rec.index("load-balancer", b.name, false))
+		}
+	}
+	if n := w.net; n != nil {
+		for _, e := range n.links {
+			if e.capacity > 0 {
+				rec.bound = append(rec.bound, rec.index("link", e.name, false))
+			}
+		}
+		for _, e := range n.devices {
+			if e.capacity > 0 {
+				rec.bound = append(rec.bound, rec.index("device", e.name, false))
+			}
+		}
+	}
+	rec.util = make([]float64, len(rec.bound))
+	rec.healthy = make([]float64, len(rec.bound))
+	rec.poolIdx = rec.poolIdx[:0]
+	for _, p := range w.pools {
+		rec.poolSummary(p.key)
+		rec.poolIdx = append(rec.poolIdx, rec.pools[p.key])
+	}
+}
+
+// index returns the series of a component, creating it.
+func (rec *recorder) index(kind, name string, healthy bool) int {
 	key := kind + "/" + name
 	i, ok := rec.comps[key]
 	if !ok {
@@ -160,23 +214,27 @@ func (rec *recorder) component(kind, name string, healthy bool) *ComponentSeries
 		}
 		rec.r.Components = append(rec.r.Components, c)
 	}
-	return &rec.r.Components[i]
+	return i
 }
 
-func (rec *recorder) record(t int) {
+// record adds tick t to the series. A tick that was not computed repeats
+// the last computed one.
+func (rec *recorder) record(t int, computed bool) {
 	m, r := rec.m, rec.r
 	k := t / rec.per
 	first := t%rec.per == 0
 	dt := m.tick
-	for i := range m.w.entries {
-		es, s := m.entries[i], &r.Entries[i]
-		if first {
-			s.Offered = append(s.Offered, 0)
-			s.Attempts = append(s.Attempts, 0)
-			s.Success = append(s.Success, 0)
-			s.P99 = append(s.P99, 0)
+	if first {
+		rec.stepsDone++
+		for i := range r.Entries {
+			s := &r.Entries[i]
+			s.Offered, s.Attempts, s.Success, s.P99 = append(s.Offered, 0), append(s.Attempts, 0), append(s.Success, 1), append(s.P99, 0)
 			rec.weight[i] = 0
 		}
+	}
+	for wi := range m.w.entries {
+		i := rec.entryIdx[wi]
+		es, s := m.entries[wi], &r.Entries[i]
 		n := float64(min(rec.per, m.ticks-k*rec.per))
 		s.Offered[k] += es.fresh / n
 		s.Attempts[k] += es.attempts / n
@@ -197,43 +255,74 @@ func (rec *recorder) record(t int) {
 		s.TotalShed += es.attempts * es.shed * dt
 		s.TotalFailed += es.attempts * math.Max(0, 1-es.success-es.shed) * dt
 	}
+	if computed {
+		rec.measure(t)
+	} else if !first {
+		for _, pi := range rec.over {
+			r.Pools[rec.poolIdx[pi]].Overloaded += units.Duration(m.o.Tick)
+		}
+		return
+	}
+	for j, ci := range rec.bound {
+		c := &r.Components[ci]
+		c.Utilisation[k] = math.Max(c.Utilisation[k], rec.util[j])
+		c.Peak = math.Max(c.Peak, rec.util[j])
+		if c.Healthy != nil {
+			c.Healthy[k] = math.Min(c.Healthy[k], rec.healthy[j])
+		}
+	}
+	if !computed {
+		for _, pi := range rec.over {
+			r.Pools[rec.poolIdx[pi]].Overloaded += units.Duration(m.o.Tick)
+		}
+	}
+}
+
+// measure takes the utilisation and health of every component at a
+// computed tick, updates the pools' summaries and checks conservation.
+func (rec *recorder) measure(t int) {
+	m, r := rec.m, rec.r
+	j := 0
+	rec.over = rec.over[:0]
 	for _, sv := range m.w.services {
-		c := rec.component("service", sv.name, true)
-		healthy := 0.0
+		util, healthy := 0.0, 0.0
 		for _, pi := range sv.pools {
 			ps := m.pools[pi]
-			c.Utilisation[k] = math.Max(c.Utilisation[k], ps.util)
+			util = math.Max(util, ps.util)
 			if ps.capacity > 0 && m.meshHC[pi].healthy {
 				healthy += float64(m.instances(pi))
 			}
-			rec.pool(t, pi)
+			s := &r.Pools[rec.poolIdx[pi]]
+			if ps.util > s.Peak {
+				s.Peak, s.PeakAt = ps.util, rec.at(t)
+			}
+			if ps.overloaded {
+				s.Overloaded += units.Duration(m.o.Tick)
+				rec.over = append(rec.over, pi)
+			}
 		}
-		c.Healthy[k] = math.Min(c.Healthy[k], healthy)
-		c.Peak = math.Max(c.Peak, c.Utilisation[k])
+		rec.util[j], rec.healthy[j] = util, healthy
+		j++
 	}
 	for bi, b := range m.w.lbs {
 		if b.capacity > 0 {
-			c := rec.component("load-balancer", b.name, false)
-			c.Utilisation[k] = math.Max(c.Utilisation[k], m.lbOffered[bi]/b.capacity)
-			c.Peak = math.Max(c.Peak, c.Utilisation[k])
+			rec.util[j] = m.lbOffered[bi] / b.capacity
+			j++
 		}
 	}
 	if n := m.w.net; n != nil {
-		for _, set := range []struct {
-			kind string
-			es   []element
-		}{{"link", n.links}, {"device", n.devices}} {
-			for _, e := range set.es {
-				if e.capacity > 0 && e.load > 0 {
-					c := rec.component(set.kind, e.name, false)
-					c.Utilisation[k] = math.Max(c.Utilisation[k], e.load/e.capacity)
-					c.Peak = math.Max(c.Peak, c.Utilisation[k])
+		for _, set := range [][]element{n.links, n.devices} {
+			for _, e := range set {
+				if e.capacity > 0 {
+					rec.util[j] = e.load / e.capacity
+					j++
 				}
 			}
 		}
 	}
 	// Conservation of the queues.
 	in, out := 0.0, 0.0
+	dt := m.tick
 	for _, ps := range m.pools {
 		in += ps.before + ps.arrivals*dt
 		out += ps.served*dt + ps.queue + ps.rejected*dt + ps.dropped*dt
@@ -251,18 +340,6 @@ func (rec *recorder) poolSummary(key string) *PoolSummary {
 		rec.r.Pools = append(rec.r.Pools, PoolSummary{Name: key})
 	}
 	return &rec.r.Pools[i]
-}
-
-func (rec *recorder) pool(t, pi int) {
-	m := rec.m
-	ps := m.pools[pi]
-	s := rec.poolSummary(m.w.pools[pi].key)
-	if ps.util > s.Peak {
-		s.Peak, s.PeakAt = ps.util, rec.at(t)
-	}
-	if ps.overloaded {
-		s.Overloaded += units.Duration(m.o.Tick)
-	}
 }
 
 func (rec *recorder) result() *Result {

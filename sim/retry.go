@@ -109,13 +109,14 @@ func (r *retrier) schedule(p float64) float64 {
 // n ticks that spread into it).
 func (r *retrier) stationary() bool {
 	for i, slots := range r.ring {
-		if !near(r.added[i], r.cur[i]) {
+		scale := r.first + r.cur[i]
+		if !near(r.added[i], r.cur[i], scale) {
 			return false
 		}
 		n := float64(r.hi[i] - r.lo[i] + 1)
 		for k := 1; k <= r.hi[i]; k++ {
 			want := r.cur[i] * math.Min(n, float64(r.hi[i]-k+1)) / n
-			if !near(slots[(r.pos+k-1)%len(slots)], want) {
+			if !near(slots[(r.pos+k-1)%len(slots)], want, scale) {
 				return false
 			}
 		}
@@ -123,9 +124,9 @@ func (r *retrier) stationary() bool {
 	return true
 }
 
-// near reports whether a and b agree to one part in a billion.
-func near(a, b float64) bool {
-	return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))+1e-12
+// near reports whether a and b agree to one part in a billion of scale.
+func near(a, b, scale float64) bool {
+	return math.Abs(a-b) <= 1e-9*scale+1e-12
 }
 
 // add spreads amount over the delay range of retry level i.

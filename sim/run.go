@@ -79,7 +79,7 @@ type sim struct {
 	meshHC              []*checker         // per pool
 	dnsHC               [][]*checker       // per entry and answer (nil: not health-checked)
 	netChanged          bool
-	unsettled           bool // a health check would see a change
+	unsettled           bool // a health check would see a change, or something flipped this tick
 }
 
 type appliedChange struct {
@@ -99,13 +99,18 @@ func Run(s *twin.Snapshot, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
+	for _, ev := range o.Events {
+		if ev.Demand != "" && twin.Lookup[twin.Demand](s, ev.Demand) == nil {
+			return nil, fmt.Errorf("%s: event %q multiplies demand %q, but the twin has no demand of that name", ev.Pos, ev.Name, ev.Demand)
+		}
+	}
 	m := &sim{o: o, tick: o.Tick.Seconds(), ticks: int(o.Duration / o.Tick), base: s, st: newState(), factor: map[string]float64{}}
 	w, err := build(s, m.tick)
 	if err != nil {
 		return nil, err
 	}
-	m.install(w)
 	m.rec = newRecorder(m)
+	m.install(w)
 	events := eventsByTick(o)
 	for t := 0; t < m.ticks; t++ {
 		changedInputs := false
@@ -117,7 +122,7 @@ func Run(s *twin.Snapshot, o Options) (*Result, error) {
 		}
 		m.step(t)
 		m.rec.r.Computed++
-		m.rec.record(t)
+		m.rec.record(t, true)
 		// While nothing moves and the inputs stay the same, every tick
 		// would repeat this one exactly: carry it forward.
 		if changedInputs || !m.steady(t) {
@@ -125,7 +130,7 @@ func Run(s *twin.Snapshot, o Options) (*Result, error) {
 		}
 		for t+1 < m.ticks && len(events[t+1]) == 0 && m.sameInputs(t, t+1) {
 			t++
-			m.rec.record(t)
+			m.rec.record(t, false)
 		}
 	}
 	return m.rec.result(), nil
@@ -232,6 +237,7 @@ func (m *sim) install(w *world) {
 	m.lbOffered = make([]float64, len(w.lbs))
 	m.lbAccept = make([]float64, len(w.lbs))
 	m.lbW = make([][]share, len(w.lbs))
+	m.rec.bind()
 	// Health checks start from the state the snapshot implies.
 	m.lbHC = make([]map[int]*checker, len(w.lbs))
 	for bi, b := range w.lbs {

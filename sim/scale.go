@@ -33,7 +33,7 @@ func (m *sim) autoscale(t int) {
 			for i := range k {
 				ss.pending = append(ss.pending, launch{ready: ready, pool: up[i%len(up)], n: 1})
 			}
-			ss.last = t
+			ss.last, m.unsettled = t, true
 			m.rec.log(t, "scaling out", sv.name, itoa(n)+" → "+itoa(desired)+" instances")
 		case desired < n && pending == 0:
 			k := n - desired
@@ -41,7 +41,7 @@ func (m *sim) autoscale(t int) {
 			for i := range k {
 				m.pools[up[len(up)-1-i%len(up)]].extra--
 			}
-			ss.last = t
+			ss.last, m.unsettled = t, true
 			m.rec.log(t, "scaled in", sv.name, itoa(n)+" → "+itoa(desired)+" instances")
 		}
 	}
@@ -89,8 +89,11 @@ func (m *sim) upPools(si int) []int {
 
 // launches brings up the instances whose launch delay is over.
 func (m *sim) launches(t int) {
-	for _, name := range sortedKeys(m.st.scaling) {
-		ss := m.st.scaling[name]
+	for _, sv := range m.w.services {
+		ss := m.st.scaling[sv.name]
+		if ss == nil || len(ss.pending) == 0 {
+			continue
+		}
 		kept := ss.pending[:0]
 		for _, l := range ss.pending {
 			if l.ready > t {

@@ -19,16 +19,18 @@ type poolState struct {
 	overloaded   bool
 
 	// this tick
-	before   float64 // requests queued when it started
-	arrivals float64 // requests/s offered
-	capacity float64 // requests/s it can serve
-	served   float64 // requests/s served
-	rejected float64 // requests/s rejected (queue full or crashed)
-	dropped  float64 // requests/s lost from the queue when the pool crashed
-	backlog  float64 // s a new request waits behind the queue
-	mean     float64 // s mean of the exponential part of the latency
-	depLat   float64 // s spent in dependencies
-	success  float64 // share of requests answered without error (before the caller's timeout)
+	before   float64    // requests queued when it started
+	arrivals float64    // requests/s offered
+	capacity float64    // requests/s it can serve
+	served   float64    // requests/s served
+	rejected float64    // requests/s rejected (queue full or crashed)
+	dropped  float64    // requests/s lost from the queue when the pool crashed
+	backlog  float64    // s a new request waits behind the queue
+	mean     float64    // s mean of the exponential part of the latency
+	wait     float64    // the mean service and M/M/c queueing time
+	waitFor  [2]float64 // the arrivals and capacity wait was computed for
+	depLat   float64    // s spent in dependencies
+	success  float64    // share of requests answered without error (before the caller's timeout)
 	util     float64
 	depW     [][]share // per dependency, where its calls went
 }

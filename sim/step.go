@@ -120,12 +120,18 @@ func (m *sim) outcome(pi int) {
 		return
 	}
 	ps.util = ps.arrivals / c
-	servers := max(1, int(math.Round(c*sv.latency)))
-	service := float64(servers) / c
-	ps.mean = service
-	if ps.arrivals < c {
-		ps.mean += MeanWait(servers, ps.arrivals, service)
+	if ps.arrivals != ps.waitFor[0] || c != ps.waitFor[1] {
+		// The M/M/c wait is the costly part of a tick; it only changes
+		// with the load and the capacity.
+		servers := max(1, int(math.Round(c*sv.latency)))
+		service := float64(servers) / c
+		ps.wait = service
+		if ps.arrivals < c {
+			ps.wait += MeanWait(servers, ps.arrivals, service)
+		}
+		ps.waitFor = [2]float64{ps.arrivals, c}
 	}
+	ps.mean = ps.wait
 	ps.backlog = ps.queue / c
 	ok := 1.0
 	if ps.arrivals > 0 {
@@ -309,18 +315,23 @@ func (m *sim) balance(bi, t int) {
 	all, ok := 0, 0
 	for _, g := range b.groups {
 		for _, pi := range g.pools {
-			n := m.instances(pi)
+			n := w.pools[pi].hosts + m.pools[pi].extra
 			all += n
 			if healthy(pi) {
 				ok += n
 			}
 		}
 	}
-	panicking := b.panic > 0 && all > 0 && float64(ok) < b.panic*float64(all)
+	// Below the panic threshold, and always when no target is healthy, a
+	// load balancer fails open: it sends to every registered instance.
+	panicking := all > 0 && (ok == 0 || float64(ok) < b.panic*float64(all))
 	usable := func(pi int) bool { return panicking || healthy(pi) }
 	size := func(pi int) float64 {
-		if b.spec.Algorithm == "least-request" {
+		switch {
+		case b.spec.Algorithm == "least-request":
 			return m.capacity(pi, t)
+		case panicking:
+			return float64(w.pools[pi].hosts + m.pools[pi].extra)
 		}
 		return float64(m.instances(pi))
 	}
@@ -424,6 +435,7 @@ func (m *sim) probe(t int) {
 			return
 		}
 		if c.observe(pass, c.spec) {
+			m.unsettled = true // routing changes next tick
 			m.rec.log(t, healthWord(c.healthy), c.subject, c.detail)
 		}
 	}
@@ -485,6 +497,7 @@ func (m *sim) crashes(t int) {
 			ps.dropped += ps.queue / m.tick
 			ps.queue = 0
 			ps.overloaded = false
+			m.unsettled = true
 			m.rec.log(t, "crashed", p.key, "after sustained overload")
 			m.rec.poolSummary(p.key).Crashes++
 		}

@@ -74,6 +74,7 @@ type pool struct {
 	site    string
 	base    int     // instances serving in the snapshot
 	baseCap float64 // their capacity
+	hosts   int     // instances registered, serving or not
 }
 
 type balancer struct {
@@ -187,6 +188,7 @@ func build(s *twin.Snapshot, tick float64) (*world, error) {
 				p = &pool{key: sv.name + "/" + in.Zone, svc: si, zone: in.Zone, region: regionIdx[s.RegionOfZone(in.Zone)], site: zoneSite[in.Zone]}
 				zones[in.Zone] = p
 			}
+			p.hosts++
 			if c := float64(s.ServingCapacity(in)); c > 0 {
 				p.base++
 				p.baseCap += c
