@@ -97,7 +97,7 @@ func newRoot(e *env) *cobra.Command {
 			e.color = false
 		}
 	}
-	root.AddCommand(validateCmd(e), planCmd(e), checkCmd(e), diffCmd(e), genCmd(e), dataplaneCmd(e), traceCmd(e), reachCmd(e), failuresCmd(e))
+	root.AddCommand(validateCmd(e), planCmd(e), checkCmd(e), diffCmd(e), genCmd(e), dataplaneCmd(e), traceCmd(e), reachCmd(e), failuresCmd(e), simulateCmd(e))
 	return root
 }
 

@@ -80,7 +80,7 @@ func Text(w io.Writer, r *check.Report, st Style) error {
 		fmt.Fprintf(&b, "  reason: %s\n", r.Change.Reason)
 	}
 	if r.Verdict != nil {
-		fmt.Fprintf(&b, "\nVerdict: %s — %s\n", st.decision(r.Verdict.Decision), strings.Join(r.Verdict.Reasons, "; "))
+		Verdict(&b, *r.Verdict, st)
 	}
 	writeFindings(&b, r.Findings, st)
 	writeOperations(&b, r.Operations)
@@ -102,6 +102,21 @@ func Text(w io.Writer, r *check.Report, st Style) error {
 	return err
 }
 
+// Findings writes findings with their evidence as Text does, for commands
+// that judge something other than a change report (simulate).
+func Findings(w io.Writer, fs []finding.Finding, st Style) error {
+	var b strings.Builder
+	writeFindings(&b, fs, st)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Verdict writes the verdict line as Text does.
+func Verdict(w io.Writer, v verdict.Verdict, st Style) error {
+	_, err := fmt.Fprintf(w, "\nVerdict: %s — %s\n", st.decision(v.Decision), strings.Join(v.Reasons, "; "))
+	return err
+}
+
 func writeFindings(b *strings.Builder, fs []finding.Finding, st Style) {
 	if len(fs) == 0 {
 		fmt.Fprintf(b, "\nFindings: none\n")
@@ -112,6 +127,10 @@ func writeFindings(b *strings.Builder, fs []finding.Finding, st Style) {
 		fmt.Fprintf(b, "  %s %s\n", st.severity(f.Severity), f.Message)
 		fmt.Fprintf(b, "    %s\n", st.dim("id "+f.ID))
 		for _, o := range f.Objects {
+			if o.Pos.File == "" {
+				fmt.Fprintf(b, "    %s %s\n", o.Kind, o.Name)
+				continue
+			}
 			fmt.Fprintf(b, "    at %s (%s %s)\n", o.Pos, o.Kind, o.Name)
 		}
 		for _, l := range f.Evidence.Lines {

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,23 +62,22 @@ func Findings(s *twin.Snapshot, r, baseline *Result, o Options) []finding.Findin
 				Objects: obj("Demand", e.Demand),
 				Evidence: finding.Evidence{
 					Figures: []finding.Figure{{Name: "availability", Value: avail * 100, Unit: "%"}, {Name: "target", Value: target * 100, Unit: "%"}, {Name: "worst minute", Value: worst * 100, Unit: "%"}, {Name: "failed requests", Value: math.Round(e.TotalFailed + e.TotalShed), Unit: "requests"}},
-					Lines:   append([]string{fmt.Sprintf("worst minute starts at %v: %s of requests answered", units.Duration(at), pct(worst))}, e.excerpt(r, units.Duration(at))...),
+					Lines:   append([]string{fmt.Sprintf("worst minute starts at %v: %s of requests answered", units.Duration(at), pct(worst))}, e.excerpt(r, units.Duration(at+30*time.Second))...),
 				},
 				Weight: e.TotalFailed + e.TotalShed,
 			})
 		}
 		if e.LatencyP99 > 0 {
-			over := 0
 			target := e.LatencyP99.Std().Seconds()
-			for _, v := range e.P99 {
-				if v > target {
-					over++
-				}
-			}
+			over := slowSteps(e, target)
 			dur := time.Duration(over) * r.Step.Std()
 			if dur >= time.Minute && float64(over) > 0.01*float64(len(e.P99)) {
+				sev := finding.Critical
+				if b := base[e.Name]; b != nil && slowSteps(b, target)*100 > len(b.P99) {
+					sev = finding.Warning // as slow without the change
+				}
 				out = append(out, finding.Finding{
-					ID: "simulation.latency." + e.Name, Category: "simulation", Severity: finding.Critical,
+					ID: "simulation.latency." + e.Name, Category: "simulation", Severity: sev,
 					Message: fmt.Sprintf("p99 latency of %s from %s is above its SLO of %v for %v of the run", e.Demand, e.Region, e.LatencyP99, units.Duration(dur)),
 					Objects: obj("Demand", e.Demand),
 					Evidence: finding.Evidence{
@@ -94,7 +94,7 @@ func Findings(s *twin.Snapshot, r, baseline *Result, o Options) []finding.Findin
 		}
 		svc, zone, _ := strings.Cut(p.Name, "/")
 		sev := finding.Warning
-		msg := fmt.Sprintf("%s in %s is overloaded for %v (peak %s of capacity at %v)", svc, zone, p.Overloaded, pct(p.Peak), p.PeakAt)
+		msg := fmt.Sprintf("%s in %s is overloaded for %v (peak %.0f%% of capacity at %v)", svc, zone, p.Overloaded, p.Peak*100, p.PeakAt)
 		if p.Crashes > 0 {
 			sev = finding.Critical
 			msg += fmt.Sprintf(", and crashes %d time(s)", p.Crashes)
@@ -110,8 +110,12 @@ func Findings(s *twin.Snapshot, r, baseline *Result, o Options) []finding.Findin
 		})
 	}
 	if c := cascade(r); len(c) > 0 {
+		sev := finding.Critical
+		if baseline != nil && len(cascade(baseline)) > 0 {
+			sev = finding.Warning // the timeline cascades without the change too
+		}
 		out = append(out, finding.Finding{
-			ID: "simulation.cascade", Category: "simulation", Severity: finding.Critical,
+			ID: "simulation.cascade", Category: "simulation", Severity: sev,
 			Message:  fmt.Sprintf("a cascade: after %s, %d components failed one after another", r.Events[0].Label, countSubjects(c)),
 			Objects:  []finding.Object{{Kind: "Scenario", Name: r.Events[0].Name}},
 			Evidence: finding.Evidence{Lines: c},
@@ -280,6 +284,21 @@ func windowMean(v []float64) float64 {
 	return s / float64(len(v))
 }
 
+// pct prints a share as a percentage with the decimals that matter for
+// availability (99.95%, 12.3%).
 func pct(f float64) string {
-	return units.Percent(math.Max(0, math.Min(1, f))).Short()
+	v := strconv.FormatFloat(math.Max(0, math.Min(1, f))*100, 'f', 3, 64)
+	v = strings.TrimRight(strings.TrimRight(v, "0"), ".")
+	return v + "%"
+}
+
+// slowSteps counts the steps whose p99 latency is above target seconds.
+func slowSteps(e *EntrySeries, target float64) int {
+	n := 0
+	for _, v := range e.P99 {
+		if v > target {
+			n++
+		}
+	}
+	return n
 }

@@ -326,14 +326,13 @@ func (m *sim) balance(bi, t int) {
 	// load balancer fails open: it sends to every registered instance.
 	panicking := all > 0 && (ok == 0 || float64(ok) < b.panic*float64(all))
 	usable := func(pi int) bool { return panicking || healthy(pi) }
+	// Traffic goes to registered instances the checks consider healthy,
+	// including ones that failed and are not yet detected.
 	size := func(pi int) float64 {
-		switch {
-		case b.spec.Algorithm == "least-request":
-			return m.capacity(pi, t)
-		case panicking:
-			return float64(w.pools[pi].hosts + m.pools[pi].extra)
+		if b.spec.Algorithm == "least-request" {
+			return m.registeredCapacity(pi)
 		}
-		return float64(m.instances(pi))
+		return float64(w.pools[pi].hosts + m.pools[pi].extra)
 	}
 	out := m.lbW[bi][:0]
 	// Nodes: one per zone without cross-zone balancing, else one.
@@ -394,6 +393,13 @@ func groupSize(g group, zone string, w *world, usable func(int) bool, size func(
 	return s
 }
 
+// registeredCapacity is what a pool's registered instances serve when up;
+// traffic is spread by it until health checks notice a failure.
+func (m *sim) registeredCapacity(pi int) float64 {
+	p := m.w.pools[pi]
+	return math.Max(0, p.regCap+float64(m.pools[pi].extra)*m.w.services[p.svc].instCap)
+}
+
 // spread decides where calls to service si from a region go: to its
 // pools there that service discovery sees healthy, by capacity; else to
 // its healthy pools anywhere.
@@ -403,7 +409,7 @@ func (m *sim) spread(si, region int, out []share, t int) []share {
 		total := 0.0
 		for _, pi := range pools {
 			if m.meshHC[pi].healthy {
-				total += m.capacity(pi, t)
+				total += m.registeredCapacity(pi)
 			}
 		}
 		if total == 0 {
@@ -411,7 +417,7 @@ func (m *sim) spread(si, region int, out []share, t int) []share {
 		}
 		for _, pi := range pools {
 			if m.meshHC[pi].healthy {
-				if c := m.capacity(pi, t); c > 0 {
+				if c := m.registeredCapacity(pi); c > 0 {
 					out = append(out, share{pi, c / total})
 				}
 			}
@@ -436,7 +442,7 @@ func (m *sim) probe(t int) {
 		}
 		if c.observe(pass, c.spec) {
 			m.unsettled = true // routing changes next tick
-			m.rec.log(t, healthWord(c.healthy), c.subject, c.detail)
+			m.rec.log(t, healthWord(c.healthy, c.gone), c.subject, c.detail)
 		}
 	}
 	pass := func(pi int, c checkSpec) bool {
@@ -449,11 +455,13 @@ func (m *sim) probe(t int) {
 	for bi, b := range w.lbs {
 		for _, g := range b.groups {
 			for _, pi := range g.pools {
+				m.lbHC[bi][pi].gone = w.pools[pi].base+m.pools[pi].extra <= 0
 				run(m.lbHC[bi][pi], pass(pi, b.hc))
 			}
 		}
 	}
 	for pi, c := range m.meshHC {
+		c.gone = w.pools[pi].base+m.pools[pi].extra <= 0
 		run(c, pass(pi, w.mesh))
 	}
 	for i, e := range w.entries {
@@ -465,9 +473,14 @@ func (m *sim) probe(t int) {
 	}
 }
 
-func healthWord(up bool) string {
-	if up {
+// healthWord names a flip of a health check; a target taken out by the
+// change itself (no capacity left) is out of service, not a failure.
+func healthWord(up, gone bool) string {
+	switch {
+	case up:
 		return "healthy"
+	case gone:
+		return "out of service"
 	}
 	return "unhealthy"
 }
@@ -477,13 +490,21 @@ func (m *sim) crashes(t int) {
 	for pi, ps := range m.pools {
 		p := m.w.pools[pi]
 		over := ps.capacity > 0 && ps.arrivals > ps.capacity
-		if over != ps.overloaded {
-			ps.overloaded = over
-			word := "recovered"
-			if over {
-				word = "overloaded"
+		// Overloaded from the first tick over capacity until ten ticks in a
+		// row below it, so the log does not flap.
+		switch {
+		case over:
+			ps.under = 0
+			if !ps.overloaded {
+				ps.overloaded = true
+				m.rec.log(t, "overloaded", p.key, "")
 			}
-			m.rec.log(t, word, p.key, "")
+		case ps.overloaded:
+			ps.under++
+			if ps.under >= 10 {
+				ps.overloaded, ps.under = false, 0
+				m.rec.log(t, "recovered", p.key, "")
+			}
 		}
 		crash := m.w.services[p.svc].spec.Crash
 		if crash == nil || !over {

@@ -74,7 +74,8 @@ type pool struct {
 	site    string
 	base    int     // instances serving in the snapshot
 	baseCap float64 // their capacity
-	hosts   int     // instances registered, serving or not
+	hosts   int     // instances registered with load balancers: not drained, serving or not
+	regCap  float64 // their nominal capacity
 }
 
 type balancer struct {
@@ -188,7 +189,10 @@ func build(s *twin.Snapshot, tick float64) (*world, error) {
 				p = &pool{key: sv.name + "/" + in.Zone, svc: si, zone: in.Zone, region: regionIdx[s.RegionOfZone(in.Zone)], site: zoneSite[in.Zone]}
 				zones[in.Zone] = p
 			}
-			p.hosts++
+			if z := twin.Lookup[twin.Zone](s, in.Zone); in.State != twin.Drained && (z == nil || z.State != twin.Drained) {
+				p.hosts++
+				p.regCap += float64(s.NominalCapacity(in))
+			}
 			if c := float64(s.ServingCapacity(in)); c > 0 {
 				p.base++
 				p.baseCap += c
