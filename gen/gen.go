@@ -562,7 +562,7 @@ func (g *generator) writeServices(b *strings.Builder) {
 			total += inRegion
 			perRegion = min(perRegion, inRegion)
 		}
-		doc(b, "kind: Service\nname: %s\nlabels: {layer: \"%d\", team: %s}\ncriticality: %s\nowners: [%s]\ninstanceCapacity: %drps\nheadroom: 20%%\n",
+		doc(b, "kind: Service\nname: %s\nlabels: {layer: \"%d\", team: %s}\ncriticality: %s\nowners: [%s]\ninstanceCapacity: %drps\nlatency: 5ms\nheadroom: 20%%\n",
 			s.name, s.layer, s.team, criticality[s.layer], s.team, s.capacity)
 		b.WriteString("floors: {")
 		sep := ""

@@ -218,6 +218,7 @@ func (m *sim) install(w *world) {
 					es.ring[j] = make([]float64, len(e.record.Answers))
 				}
 				es.sum = make([]float64, len(e.record.Answers))
+				es.answers = make([]float64, len(e.record.Answers))
 				es.same = -1 // filled on the first resolution
 			}
 			m.st.entries[e.name] = es

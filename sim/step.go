@@ -154,7 +154,8 @@ func (m *sim) outcome(pi int) {
 		if !dp.optional {
 			ok *= math.Pow(r.success(fail, share), dp.calls)
 		}
-		ps.depLat += dp.calls * math.Min(lat, dp.timeout)
+		// Dependencies are called in parallel: the slowest one counts.
+		ps.depLat = math.Max(ps.depLat, math.Min(lat, dp.timeout))
 	}
 	ps.success = ok
 }
@@ -234,9 +235,8 @@ func (m *sim) answer(i int) {
 // exactly one TTL after it is published.
 func (m *sim) resolve(i int) {
 	e, es := m.w.entries[i], m.entries[i]
-	answers := resolveShares(e, m.w.regions[e.region], func(a int) bool {
-		return m.dnsHealthy(i, a)
-	})
+	answers := es.answers
+	resolveShares(e, m.w.regions[e.region], func(a int) bool { return m.dnsHealthy(i, a) }, answers)
 	if es.same < 0 {
 		for j := range es.ring {
 			copy(es.ring[j], answers)

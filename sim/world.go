@@ -115,6 +115,8 @@ type entry struct {
 	slo     *twin.SLO
 	ttl     int // ticks
 	dnsHC   checkSpec
+
+	answerIdx map[string]int // the record's answers by name
 }
 
 func newCheck(h twin.HealthCheck) checkSpec {
@@ -233,6 +235,10 @@ func build(s *twin.Snapshot, tick float64) (*world, error) {
 				e.service = svcIdx[d.Service]
 			} else if rec := twin.Lookup[twin.DNSRecord](s, d.DNS); rec != nil {
 				e.record = rec
+				e.answerIdx = map[string]int{}
+				for i, a := range rec.Answers {
+					e.answerIdx[a.Name] = i
+				}
 				e.ttl = max(1, int(math.Round(rec.TTL.Std().Seconds()/tick)))
 				e.dnsHC = newCheck(rec.HealthCheck)
 			}
@@ -310,17 +316,15 @@ func needsNetwork(w *world) bool {
 }
 
 // resolveShares is the share of clients in region that each answer of an
-// entry's record sends to, by the record's policy and the answers' health.
-func resolveShares(e *entry, region string, healthy func(int) bool) []float64 {
-	idx := map[string]int{}
-	for i, a := range e.record.Answers {
-		idx[a.Name] = i
+// entry's record sends to, by the record's policy and the answers' health,
+// written into out.
+func resolveShares(e *entry, region string, healthy func(int) bool, out []float64) {
+	for i := range out {
+		out[i] = 0
 	}
-	out := make([]float64, len(e.record.Answers))
-	for _, a := range capacity.ResolveWith(e.record, region, func(a twin.DNSAnswer) bool { return healthy(idx[a.Name]) }) {
-		out[idx[a.Answer.Name]] += a.Share
+	for _, a := range capacity.ResolveWith(e.record, region, func(a twin.DNSAnswer) bool { return healthy(e.answerIdx[a.Name]) }) {
+		out[e.answerIdx[a.Answer.Name]] += a.Share
 	}
-	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {
