@@ -27,10 +27,13 @@ const (
 // ChangeSet is a proposed change: who wants it and why, and the ordered
 // operations that make it.
 type ChangeSet struct {
-	Title      string      `json:"title,omitempty"`
-	Author     string      `json:"author,omitempty"`
-	Ticket     string      `json:"ticket,omitempty"`
-	Reason     string      `json:"reason,omitempty"`
+	Title  string `json:"title,omitempty"`
+	Author string `json:"author,omitempty"`
+	Ticket string `json:"ticket,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Flags are the author's explicit acknowledgements, such as
+	// allow-primary for a destructive operation on a primary.
+	Flags      []string    `json:"flags,omitempty"`
 	Operations []Operation `json:"operations"`
 	// Source names where the change came from (a file or "command").
 	Source string `json:"source,omitempty"`
@@ -111,6 +114,7 @@ type fileHeader struct {
 	Author   string   `json:"author,omitempty"`
 	Ticket   string   `json:"ticket,omitempty"`
 	Reason   string   `json:"reason,omitempty"`
+	Flags    []string `json:"flags,omitempty"`
 	Commands []string `json:"commands,omitempty"`
 }
 
@@ -142,7 +146,7 @@ func ParseFile(file string, src []byte) (*ChangeSet, error) {
 	}
 	var hdr fileHeader
 	errs = yamldecode.Decode(root, &hdr, yamldecode.Options{File: file, Skip: map[string]bool{"operations": true}})
-	cs := &ChangeSet{Title: hdr.Title, Author: hdr.Author, Ticket: hdr.Ticket, Reason: hdr.Reason, Source: file}
+	cs := &ChangeSet{Title: hdr.Title, Author: hdr.Author, Ticket: hdr.Ticket, Reason: hdr.Reason, Flags: hdr.Flags, Source: file}
 	var opsNode ast.Node
 	var cmdNodes []ast.Node
 	for _, mv := range root.Values {

@@ -14,6 +14,9 @@ func WriteYAML(w io.Writer, cs *ChangeSet) error {
 			doc = append(doc, yaml.MapItem{Key: kv[0], Value: kv[1]})
 		}
 	}
+	if len(cs.Flags) > 0 {
+		doc = append(doc, yaml.MapItem{Key: "flags", Value: cs.Flags})
+	}
 	ops := make([]any, 0, len(cs.Operations))
 	for _, op := range cs.Operations {
 		m := yaml.MapSlice{{Key: "op", Value: op.Op}}

@@ -33,6 +33,7 @@ var descriptions = map[string]string{
 	"github.com/preflight-sh/preflight/twin.LoadBalancer":            "LoadBalancer spreads traffic over weighted targets, each a service's instances in a region or zone, and health-checks them.",
 	"github.com/preflight-sh/preflight/twin.Meta":                    "Meta is the part every twin document shares: its kind, its name (unique within the kind) and labels that selectors match on.",
 	"github.com/preflight-sh/preflight/twin.Origin":                  "Origin is the peak demand from clients in one region.",
+	"github.com/preflight-sh/preflight/twin.Policy":                  "Policy is an invariant the twin's owners require of every change, and how strictly: an advisory policy warns, a soft-mandatory one blocks unless a named approver overrides it with a reason, a hard-mandatory one always blocks. A shadow policy only reports what it would have done. A policy checks exactly one of: Findings, the findings of preflight's analyses whose IDs match these patterns (\"capacity.floor.*\"); Expression, a CEL expression over before, after, change and findings that must hold; or Rule, a built-in invariant.",
 	"github.com/preflight-sh/preflight/twin.PolicyMatch":             "PolicyMatch is a conjunction; an empty match matches every route.",
 	"github.com/preflight-sh/preflight/twin.PolicyRule":              "PolicyRule matches routes and permits (optionally changing attributes) or denies them.",
 	"github.com/preflight-sh/preflight/twin.PolicySet":               "PolicySet lists the attributes a permitting rule changes.",

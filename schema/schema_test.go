@@ -179,6 +179,19 @@ rows: 200
 limits: {maxSize: 4MiB, maxRows: 200, requiredFields: [name]}
 propagation: global
 ---
+kind: Policy
+name: no-capacity-floor-breach
+description: capacity floors hold after every change
+enforcement: hard-mandatory
+findings: [capacity.floor.*]
+---
+kind: Policy
+name: small-changes
+enforcement: advisory
+shadow: true
+expression: size(change.touched) <= 100
+message: a change should touch at most 100 objects
+---
 kind: Propagation
 name: staged
 mode: waves

@@ -461,3 +461,25 @@ type BlastRadiusLimit struct {
 	MaxObjects        int               `json:"maxObjects,omitempty"`
 	Severity          string            `json:"severity,omitempty" jsonschema:"enum=critical,enum=warning"`
 }
+
+// ---- policies -----------------------------------------------------------------
+
+// Policy is an invariant the twin's owners require of every change, and how
+// strictly: an advisory policy warns, a soft-mandatory one blocks unless a
+// named approver overrides it with a reason, a hard-mandatory one always
+// blocks. A shadow policy only reports what it would have done.
+//
+// A policy checks exactly one of: Findings, the findings of preflight's
+// analyses whose IDs match these patterns ("capacity.floor.*"); Expression,
+// a CEL expression over before, after, change and findings that must hold;
+// or Rule, a built-in invariant.
+type Policy struct {
+	Meta        `json:",inline"`
+	Description string   `json:"description,omitempty"`
+	Enforcement string   `json:"enforcement" jsonschema:"enum=advisory,enum=soft-mandatory,enum=hard-mandatory"`
+	Shadow      bool     `json:"shadow,omitempty"`
+	Findings    []string `json:"findings,omitempty"`
+	Expression  string   `json:"expression,omitempty"`
+	Message     string   `json:"message,omitempty"`
+	Rule        string   `json:"rule,omitempty" jsonschema:"enum=primary-needs-flag,enum=staged-propagation"`
+}

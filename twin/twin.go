@@ -94,6 +94,7 @@ var Kinds = []KindInfo{
 	kind[Artifact]("Artifact"),
 	kind[Propagation]("Propagation"),
 	kind[BlastRadiusLimit]("BlastRadiusLimit"),
+	kind[Policy]("Policy"),
 }
 
 func kind[T any](name string) KindInfo { return KindInfo{Name: name, Type: reflect.TypeFor[T]()} }

@@ -54,6 +54,8 @@ func Validate(s *Snapshot) ErrorList {
 			v.propagation(o)
 		case *BlastRadiusLimit:
 			v.blastRadiusLimit(o)
+		case *Policy:
+			v.policy(o)
 		}
 	}
 	v.interfaceAddresses()
@@ -1053,5 +1055,27 @@ func (v *validator) blastRadiusLimit(b *BlastRadiusLimit) {
 	}
 	if !limited {
 		v.errorf(b, "name", "blast radius limit %q sets no limit: set maxShareTotal, maxSharePerRegion, maxSharePerZone or maxObjects", b.Name)
+	}
+}
+
+// ---- policies -------------------------------------------------------------------
+
+func (v *validator) policy(p *Policy) {
+	n := 0
+	for _, set := range []bool{len(p.Findings) > 0, p.Expression != "", p.Rule != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		v.errorf(p, "", "policy %q must check exactly one of findings, expression or rule (it has %d)", p.Name, n)
+	}
+	if p.Message != "" && p.Expression == "" {
+		v.errorf(p, "message", "message goes with expression: it is what a change that fails the expression is told")
+	}
+	for i, f := range p.Findings {
+		if strings.TrimSpace(f) == "" {
+			v.errorf(p, fmt.Sprintf("findings[%d]", i), "empty finding pattern: write e.g. capacity.floor.* or simulation.*")
+		}
 	}
 }
