@@ -36,14 +36,14 @@ type Override struct {
 
 // Outcome is what one policy decided about a change.
 type Outcome struct {
-	Policy      string      `json:"policy"`
-	Enforcement string      `json:"enforcement"`
-	Shadow      bool        `json:"shadow,omitempty"`
-	Violated    bool        `json:"violated"`
-	Overridden  *Override   `json:"overridden,omitempty"`
-	Findings    []string    `json:"findings,omitempty"` // IDs of the findings it governs or raised
-	Pos         twin.Pos    `json:"pos"`
-	Why         string      `json:"why,omitempty"`
+	Policy      string    `json:"policy"`
+	Enforcement string    `json:"enforcement"`
+	Shadow      bool      `json:"shadow,omitempty"`
+	Violated    bool      `json:"violated"`
+	Overridden  *Override `json:"overridden,omitempty"`
+	Findings    []string  `json:"findings,omitempty"` // IDs of the findings it governs or raised
+	Pos         twin.Pos  `json:"pos"`
+	Why         string    `json:"why,omitempty"`
 }
 
 // Evaluate applies the twin's policies (from the snapshot before the
