@@ -237,6 +237,9 @@ type Service struct {
 	// service.
 	BytesPerRequest units.Size `json:"bytesPerRequest,omitempty"`
 	Crash           *Crash     `json:"crash,omitempty"`
+	// Stateful says the service's instances hold data: removing one
+	// destroys what it holds, which no rollback brings back.
+	Stateful bool `json:"stateful,omitempty"`
 }
 
 // Crash says how a service's instances fail under sustained overload: after
