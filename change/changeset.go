@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -33,7 +34,10 @@ type ChangeSet struct {
 	Reason string `json:"reason,omitempty"`
 	// Flags are the author's explicit acknowledgements, such as
 	// allow-primary for a destructive operation on a primary.
-	Flags      []string    `json:"flags,omitempty"`
+	Flags []string `json:"flags,omitempty"`
+	// At is when the change is to be applied, as a time of day (UTC),
+	// "HH:MM"; empty when not known.
+	At         string      `json:"at,omitempty"`
 	Operations []Operation `json:"operations"`
 	// Source names where the change came from (a file or "command").
 	Source string `json:"source,omitempty"`
@@ -115,6 +119,7 @@ type fileHeader struct {
 	Ticket   string   `json:"ticket,omitempty"`
 	Reason   string   `json:"reason,omitempty"`
 	Flags    []string `json:"flags,omitempty"`
+	At       string   `json:"at,omitempty"`
 	Commands []string `json:"commands,omitempty"`
 }
 
@@ -146,7 +151,10 @@ func ParseFile(file string, src []byte) (*ChangeSet, error) {
 	}
 	var hdr fileHeader
 	errs = yamldecode.Decode(root, &hdr, yamldecode.Options{File: file, Skip: map[string]bool{"operations": true}})
-	cs := &ChangeSet{Title: hdr.Title, Author: hdr.Author, Ticket: hdr.Ticket, Reason: hdr.Reason, Flags: hdr.Flags, Source: file}
+	cs := &ChangeSet{Title: hdr.Title, Author: hdr.Author, Ticket: hdr.Ticket, Reason: hdr.Reason, Flags: hdr.Flags, At: hdr.At, Source: file}
+	if _, err := cs.Hour(); err != nil {
+		errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, root), Msg: err.Error()})
+	}
 	var opsNode ast.Node
 	var cmdNodes []ast.Node
 	for _, mv := range root.Values {
@@ -451,4 +459,17 @@ func (v Value) Field(key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Hour is the hour of day (UTC) the change is to be applied at, or -1 when
+// the change does not say.
+func (cs *ChangeSet) Hour() (int, error) {
+	if cs.At == "" {
+		return -1, nil
+	}
+	t, err := time.Parse("15:04", cs.At)
+	if err != nil {
+		return -1, fmt.Errorf("at %q is not a time of day: write HH:MM in UTC, e.g. at: \"03:30\"", cs.At)
+	}
+	return t.Hour(), nil
 }

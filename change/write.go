@@ -14,6 +14,9 @@ func WriteYAML(w io.Writer, cs *ChangeSet) error {
 			doc = append(doc, yaml.MapItem{Key: kv[0], Value: kv[1]})
 		}
 	}
+	if cs.At != "" {
+		doc = append(doc, yaml.MapItem{Key: "at", Value: cs.At})
+	}
 	if len(cs.Flags) > 0 {
 		doc = append(doc, yaml.MapItem{Key: "flags", Value: cs.Flags})
 	}

@@ -8,7 +8,6 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
@@ -166,21 +165,24 @@ func enforce(p *twin.Policy, oc Outcome, out, raised []finding.Finding) []findin
 
 func blocking(s finding.Severity) bool { return s == finding.Critical || s == finding.Unknown }
 
-// matches reports whether a finding ID matches any pattern: path.Match
-// globs with "." separated parts, where a trailing ".*" also matches every
-// deeper ID.
+// matches reports whether a finding ID matches any pattern: the exact ID;
+// "*" for every finding; "capacity.floor.*" (or ".../*") for the IDs under
+// capacity.floor, whichever of "." and "/" comes next; "dns*" for every ID
+// that starts with dns.
 func matches(patterns []string, id string) bool {
 	for _, p := range patterns {
-		if p == id || p == "*" {
+		switch {
+		case p == "*" || p == id:
 			return true
-		}
-		if prefix, ok := strings.CutSuffix(p, ".*"); ok && strings.HasPrefix(id, prefix+".") {
-			if m, _ := path.Match(prefix, id[:len(prefix)]); m || !strings.ContainsAny(prefix, "*?[") {
+		case strings.HasSuffix(p, ".*") || strings.HasSuffix(p, "/*"):
+			pre := p[:len(p)-2]
+			if len(id) > len(pre) && strings.HasPrefix(id, pre) && (id[len(pre)] == '.' || id[len(pre)] == '/') {
 				return true
 			}
-		}
-		if m, _ := path.Match(p, id); m {
-			return true
+		case strings.HasSuffix(p, "*"):
+			if strings.HasPrefix(id, p[:len(p)-1]) {
+				return true
+			}
 		}
 	}
 	return false

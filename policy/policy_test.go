@@ -61,7 +61,7 @@ func apply(t *testing.T, policies, command string, flags ...string) *change.Resu
 	return res
 }
 
-var floorFinding = finding.Finding{ID: "capacity.floor.db.total", Category: "capacity", Severity: finding.Critical, Message: "db below its floor"}
+var floorFinding = finding.Finding{ID: "capacity.floor/db/total", Category: "capacity", Severity: finding.Critical, Message: "db below its floor"}
 
 func severityOf(fs []finding.Finding, id string) finding.Severity {
 	for _, f := range fs {
@@ -118,6 +118,9 @@ func TestFindingPatterns(t *testing.T) {
 		{"simulation.availability.*", "simulation.overload.web/z1", false},
 		{"*", "anything", true},
 		{"capacity.floor.db.total", "capacity.floor.db.total", true},
+		{"capacity.floor.*", "capacity.floor/billing/total/capacity", true},
+		{"capacity.floor.*", "capacity.floors/x", false},
+		{"dns*", "dns.no-healthy-answer/www/region=r1", true},
 	} {
 		if got := matches([]string{c.pattern}, c.id); got != c.want {
 			t.Errorf("matches(%q, %q) = %v", c.pattern, c.id, got)
