@@ -4,6 +4,9 @@ package check
 
 import (
 	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
 
 	"github.com/preflight-sh/preflight/capacity"
 	"github.com/preflight-sh/preflight/change"
@@ -80,43 +83,81 @@ func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet) (*Report, erro
 	capFindings := capacity.Check(r.BlastRadius)
 	r.Analyses = append(r.Analyses, Analysis{Name: "capacity", Ran: true, Findings: len(capFindings)})
 	r.Findings = append(r.Findings, capFindings...)
+	// The simulation runs alongside the network analysis.
+	simA := Analysis{Name: "simulation"}
+	var simFs []finding.Finding
+	var simErr error
+	var simPanic any
+	var wg sync.WaitGroup
+	if len(s.List("Demand")) == 0 {
+		simA.Why = "the twin has no demand"
+	} else {
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					simPanic = fmt.Sprintf("%v\n%s", p, debug.Stack())
+				}
+			}()
+			simFs, simErr = simulation(s, r.BlastRadius.After, cs)
+		})
+	}
+	net, netFs, netErr := network(s, r.BlastRadius, cs)
+	wg.Wait()
+	if simPanic != nil {
+		panic(simPanic) // here, where the command line recovers it
+	}
+	for _, err := range []error{netErr, simErr} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if simA.Why == "" {
+		simA.Ran, simA.Findings = true, len(simFs)
+	}
+	r.Analyses = append(r.Analyses, net, simA)
+	r.Findings = append(append(r.Findings, netFs...), simFs...)
+	finding.Sort(r.Findings)
+	v := verdict.Decide(r.Findings)
+	r.Verdict = &v
+	return r, nil
+}
+
+// network compares reachability before and after the change when it
+// touches the network.
+func network(s *twin.Snapshot, res *change.Result, cs *change.ChangeSet) (Analysis, []finding.Finding, error) {
 	net := Analysis{Name: "network"}
 	var kinds []string
-	for _, t := range r.BlastRadius.Touched {
+	for _, t := range res.Touched {
 		kinds = append(kinds, t.Kind)
 	}
 	switch {
 	case len(s.List("Device")) == 0:
 		net.Why = "the twin has no network devices"
+		return net, nil, nil
 	case !netdiff.Touches(kinds):
 		net.Why = "the change touches no network object"
-	default:
-		fs, err := netdiff.Analyze(s, r.BlastRadius.After)
-		var tooLarge *netdiff.TooLarge
-		switch {
-		case errors.As(err, &tooLarge):
-			// Not knowing what the change does to reachability is not safe.
-			net.Why = err.Error()
-			fs = append(fs, finding.Finding{
-				ID:       "reachability.not-compared",
-				Category: "reachability",
-				Severity: finding.Unknown,
-				Message:  "the change touches the network, but its effect on reachability was not computed: " + err.Error(),
-				Objects:  []finding.Object{{Kind: "Change", Name: cs.Title}},
-				Evidence: finding.Evidence{
-					Figures: []finding.Figure{{Name: "classes that may have changed", Value: float64(tooLarge.Classes), Unit: "classes"}, {Name: "devices", Value: float64(tooLarge.Devices), Unit: "devices"}},
-					Lines:   []string{"the verdict cannot be pass while this is unknown"},
-				},
-			})
-		case err != nil:
-			return nil, err
-		}
-		net.Ran, net.Findings = true, len(fs)
-		r.Findings = append(r.Findings, fs...)
+		return net, nil, nil
 	}
-	r.Analyses = append(r.Analyses, net)
-	finding.Sort(r.Findings)
-	v := verdict.Decide(r.Findings)
-	r.Verdict = &v
-	return r, nil
+	fs, err := netdiff.Analyze(s, res.After)
+	var tooLarge *netdiff.TooLarge
+	switch {
+	case errors.As(err, &tooLarge):
+		// Not knowing what the change does to reachability is not safe.
+		net.Why = err.Error()
+		fs = append(fs, finding.Finding{
+			ID:       "reachability.not-compared",
+			Category: "reachability",
+			Severity: finding.Unknown,
+			Message:  "the change touches the network, but its effect on reachability was not computed: " + err.Error(),
+			Objects:  []finding.Object{{Kind: "Change", Name: cs.Title}},
+			Evidence: finding.Evidence{
+				Figures: []finding.Figure{{Name: "classes that may have changed", Value: float64(tooLarge.Classes), Unit: "classes"}, {Name: "devices", Value: float64(tooLarge.Devices), Unit: "devices"}},
+				Lines:   []string{"the verdict cannot be pass while this is unknown"},
+			},
+		})
+	case err != nil:
+		return net, nil, err
+	}
+	net.Ran, net.Findings = true, len(fs)
+	return net, fs, nil
 }

@@ -230,3 +230,32 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal("two runs of the same check differ")
 	}
 }
+
+// TestReportFormats checks every --format of check and plan: the exit code
+// is the verdict's whatever the format, and each output is what it says.
+func TestReportFormats(t *testing.T) {
+	inRepoRoot(t)
+	change := "examples/shop/changes/04-remove-billing-hosts-typo.yaml"
+	for _, c := range []struct{ format, start string }{
+		{"text", "preflight check: "},
+		{"json", "{\n"},
+		{"markdown", "**BLOCK** — "},
+		{"sarif", "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\","},
+		{"junit", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"preflight check\""},
+	} {
+		format, start := c.format, c.start
+		t.Run(format, func(t *testing.T) {
+			code, stdout, stderr := run("check", "examples/shop", "--change", change, "--format", format, "--no-color")
+			if code != ExitBlocked || !strings.HasPrefix(stdout, start) {
+				t.Errorf("exit %d, want %d; output starts %.120q, want %q\n%s", code, ExitBlocked, stdout, start, stderr)
+			}
+		})
+	}
+	code, stdout, stderr := run("plan", "examples/shop", "--command", "drain zone use1-az2", "--format", "markdown")
+	if code != 0 || !strings.HasPrefix(stdout, "**PLAN** — ") {
+		t.Errorf("plan --format markdown: exit %d, output %.120q\n%s", code, stdout, stderr)
+	}
+	if code, _, stderr := run("check", "examples/shop", "--change", change, "--format", "xml"); code != ExitBadInput || !strings.Contains(stderr, "use one of [text json markdown sarif junit]") {
+		t.Errorf("--format xml: exit %d\n%s", code, stderr)
+	}
+}

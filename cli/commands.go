@@ -63,21 +63,33 @@ func validateCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// changeFlags are the ways to give a change.
+// changeFlags are the ways to give a change, and the output format.
 type changeFlags struct {
 	file    string
 	command string
 	format  string
+	// formats are the output formats allowed; text and json when nil.
+	formats []string
+}
+
+// reportFormats are the output formats of plan and check.
+var reportFormats = []string{"text", "json", "markdown", "sarif", "junit"}
+
+func (c *changeFlags) allowed() []string {
+	if c.formats == nil {
+		return []string{"text", "json"}
+	}
+	return c.formats
 }
 
 func (c *changeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.file, "change", "", "change file (YAML)")
 	cmd.Flags().StringVar(&c.command, "command", "", `operator command, e.g. "drain zone use1-az2"`)
-	cmd.Flags().StringVar(&c.format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&c.format, "format", "text", "output format: "+strings.Join(c.allowed(), ", "))
 }
 
 func (c *changeFlags) load() (*change.ChangeSet, error) {
-	if err := checkFormat(c.format, "text", "json"); err != nil {
+	if err := checkFormat(c.format, c.allowed()...); err != nil {
 		return nil, err
 	}
 	switch {
@@ -113,8 +125,15 @@ func runPipeline(e *env, c *changeFlags, twinPath string, run func(string, *twin
 		return nil, badInput(fmt.Errorf("%w\npreflight: the change cannot be applied to the twin %s", err, twinPath))
 	}
 	err = e.emit(func(w io.Writer) error {
-		if c.format == "json" {
+		switch c.format {
+		case "json":
 			return report.JSON(w, r)
+		case "markdown":
+			return report.Markdown(w, r)
+		case "sarif":
+			return report.SARIF(w, r)
+		case "junit":
+			return report.JUnit(w, r)
 		}
 		return report.Text(w, r, report.Style{Color: e.color})
 	})
@@ -122,7 +141,7 @@ func runPipeline(e *env, c *changeFlags, twinPath string, run func(string, *twin
 }
 
 func planCmd(e *env) *cobra.Command {
-	var c changeFlags
+	c := changeFlags{formats: reportFormats}
 	cmd := &cobra.Command{
 		Use:   "plan TWIN (--change FILE | --command \"...\")",
 		Short: "Show exactly what a change touches: blast radius, expanded selectors and a readable diff",
@@ -137,7 +156,7 @@ func planCmd(e *env) *cobra.Command {
 }
 
 func checkCmd(e *env) *cobra.Command {
-	var c changeFlags
+	c := changeFlags{formats: reportFormats}
 	cmd := &cobra.Command{
 		Use:   "check TWIN (--change FILE | --command \"...\")",
 		Short: "Apply a change to the twin, run the analyses before and after, and decide",

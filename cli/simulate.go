@@ -45,6 +45,8 @@ type simFlags struct {
 	changeAt string
 	seed     int64
 	svg      string
+	sweep    string
+	sweepAt  string
 }
 
 func simulateCmd(e *env) *cobra.Command {
@@ -61,6 +63,10 @@ changes, rollbacks, demand surges) at their times.
 With a change, the same run without it is simulated too (the baseline), so
 that problems the twin already has are told from those the change causes:
 a violation the baseline shows as well is a warning, not a block.
+
+With --sweep zone (or site), the run is repeated once for every zone (or
+site) that is up, failed at --sweep-at, with the change and without it;
+the cases are listed worst first. The verdict is the main run's.
 
 Duration, start and seed come from the flags when given, else from the
 scenario file, else the defaults: 1h, the hour of the daily demand peak,
@@ -82,6 +88,8 @@ usage, 3 internal error.`,
 	fl.StringVar(&f.changeAt, "change-at", "5m", "when the change is applied, from the start of the run")
 	fl.Int64Var(&f.seed, "seed", defaultSimSeed, "seed for the phases of health checks (the scenario's when not given); the same seed gives the same run")
 	fl.StringVar(&f.svg, "svg", "", "also write a chart of the run to `FILE` (SVG)")
+	fl.StringVar(&f.sweep, "sweep", "", "also run the timeline once per zone or site that is up, failed at --sweep-at: zone or site")
+	fl.StringVar(&f.sweepAt, "sweep-at", "10m", "when the sweep fails each zone or site, from the start of the run")
 	return cmd
 }
 
@@ -92,8 +100,11 @@ type simRun struct {
 	scenario *sim.Scenario
 	scFile   string
 	changeAt time.Duration
+	sweepAt  time.Duration
 	after    *sim.Result
 	baseline *sim.Result
+	sweep    string
+	cases    []sim.SweepCase
 	findings []finding.Finding
 	verdict  verdict.Verdict
 }
@@ -124,6 +135,16 @@ func runSimulate(e *env, cmd *cobra.Command, f *simFlags, twinPath string) error
 	if flags.Changed("change-at") && cs == nil {
 		return badInput(fmt.Errorf("preflight: --change-at says when to apply the change, but no change is given: add --change FILE or --command \"...\""))
 	}
+	if f.sweep != "" && f.sweep != "zone" && f.sweep != "site" {
+		return badInput(fmt.Errorf("preflight: unknown --sweep %q: use zone or site", f.sweep))
+	}
+	sweepAt, err := durationFlag("sweep-at", f.sweepAt)
+	if err != nil {
+		return err
+	}
+	if flags.Changed("sweep-at") && f.sweep == "" {
+		return badInput(fmt.Errorf("preflight: --sweep-at says when the sweep fails each zone or site, but no sweep is asked for: add --sweep zone or --sweep site"))
+	}
 	var duration, start time.Duration
 	if flags.Changed("duration") {
 		if duration, err = durationFlag("duration", f.duration); err != nil {
@@ -147,7 +168,7 @@ func runSimulate(e *env, cmd *cobra.Command, f *simFlags, twinPath string) error
 			return badInput(fmt.Errorf("%w\npreflight: the change cannot be applied to the twin %s", err, twinPath))
 		}
 	}
-	r := &simRun{twin: twinPath, cs: cs, changeAt: changeAt, scFile: f.scenario}
+	r := &simRun{twin: twinPath, cs: cs, changeAt: changeAt, scFile: f.scenario, sweep: f.sweep, sweepAt: sweepAt}
 	var scEvents []sim.Event
 	if f.scenario != "" {
 		sc, err := sim.LoadScenario(f.scenario)
@@ -173,7 +194,7 @@ func runSimulate(e *env, cmd *cobra.Command, f *simFlags, twinPath string) error
 	case r.scenario != nil && r.scenario.Start > 0:
 		o.Start = r.scenario.Start
 	default:
-		o.Start = peakHour(s)
+		o.Start = sim.PeakHour(s)
 	}
 	switch {
 	case flags.Changed("seed"):
@@ -183,6 +204,9 @@ func runSimulate(e *env, cmd *cobra.Command, f *simFlags, twinPath string) error
 	}
 	if o.Duration < tick {
 		return badInput(fmt.Errorf("preflight: the run (%v) is shorter than the tick (%v): lengthen --duration or shorten --tick", units.Duration(o.Duration), units.Duration(tick)))
+	}
+	if f.sweep != "" && sweepAt >= o.Duration {
+		return badInput(fmt.Errorf("preflight: --sweep-at %v is outside the run (0 to %v): fail earlier or lengthen --duration", units.Duration(sweepAt), units.Duration(o.Duration)))
 	}
 
 	after, base, err := timeline(cs, changeAt, scEvents, o.Duration)
@@ -194,14 +218,20 @@ func runSimulate(e *env, cmd *cobra.Command, f *simFlags, twinPath string) error
 	// The run with the change and, with a change, the baseline, in parallel.
 	var wg sync.WaitGroup
 	var errAfter, errBase error
+	var ob *sim.Options
 	wg.Go(func() { r.after, errAfter = simulateSafely(s, o) })
 	if cs != nil {
-		ob := o
-		ob.Events = base
-		wg.Go(func() { r.baseline, errBase = simulateSafely(s, ob) })
+		b := o
+		b.Events = base
+		ob = &b
+		wg.Go(func() { r.baseline, errBase = simulateSafely(s, b) })
 	}
 	wg.Wait()
-	for _, err := range []error{errAfter, errBase} {
+	var errSweep error
+	if errAfter == nil && errBase == nil && f.sweep != "" {
+		r.cases, errSweep = sim.Sweep(s, o, ob, f.sweep, sweepAt)
+	}
+	for _, err := range []error{errAfter, errBase, errSweep} {
 		if err == nil {
 			continue
 		}
@@ -325,37 +355,6 @@ func timeOfDayFlag(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// peakHour is the hour of the day whose summed demand (profile factor ×
-// peak, over every demand and origin) is largest; 0 when no demand has a
-// daily profile. Demands without one count the same every hour.
-func peakHour(s *twin.Snapshot) time.Duration {
-	var sum [24]float64
-	profiled := false
-	for _, d := range twin.Typed[twin.Demand](s) {
-		peak := 0.0
-		for _, o := range d.Origins {
-			peak += float64(o.Peak)
-		}
-		for h := range sum {
-			f := 1.0
-			if len(d.Profile) == 24 {
-				f, profiled = d.Profile[h], true
-			}
-			sum[h] += f * peak
-		}
-	}
-	if !profiled {
-		return 0
-	}
-	best := 0
-	for h := range sum {
-		if sum[h] > sum[best] {
-			best = h
-		}
-	}
-	return time.Duration(best) * time.Hour
-}
-
 // ---- JSON -------------------------------------------------------------------
 
 type simOutput struct {
@@ -366,6 +365,7 @@ type simOutput struct {
 	Options    simOptionsOut        `json:"options"`
 	Result     *sim.Result          `json:"result"`
 	Baseline   *sim.Result          `json:"baseline"`
+	Sweep      *simSweepOut         `json:"sweep,omitempty"`
 	Findings   []finding.Finding    `json:"findings"`
 	Verdict    verdict.Verdict      `json:"verdict"`
 }
@@ -381,6 +381,13 @@ type simOptionsOut struct {
 	ScenarioTitle string         `json:"scenarioTitle,omitempty"`
 }
 
+// simSweepOut is the sweep of the JSON output.
+type simSweepOut struct {
+	Kind  string          `json:"kind"`
+	At    units.Duration  `json:"at"`
+	Cases []sim.SweepCase `json:"cases"`
+}
+
 func (r *simRun) json() simOutput {
 	out := simOutput{
 		APIVersion: check.APIVersion, Kind: "Simulation", Twin: r.twin,
@@ -392,6 +399,9 @@ func (r *simRun) json() simOutput {
 	}
 	if r.scenario != nil {
 		out.Options.ScenarioTitle = r.scenario.Title
+	}
+	if r.sweep != "" {
+		out.Sweep = &simSweepOut{Kind: r.sweep, At: units.Duration(r.sweepAt), Cases: r.cases}
 	}
 	if cs := r.cs; cs != nil {
 		out.Change = &check.ChangeSummary{Title: cs.Title, Author: cs.Author, Ticket: cs.Ticket, Reason: cs.Reason, Source: cs.Source}
@@ -487,6 +497,9 @@ func (r *simRun) text(w io.Writer, st report.Style) error {
 	if err := report.Findings(&b, r.findings, st); err != nil {
 		return err
 	}
+	if r.sweep != "" {
+		r.sweepTable(&b)
+	}
 
 	// The log.
 	total := len(res.Log) + res.LogTruncated
@@ -508,6 +521,57 @@ func (r *simRun) text(w io.Writer, st report.Style) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// sweepTable lists the sweep's cases, worst first.
+func (r *simRun) sweepTable(b *bytes.Buffer) {
+	fmt.Fprintf(b, "\nSweep: each %s failed at %v (%s, worst first)\n", r.sweep, units.Duration(r.sweepAt), count(len(r.cases), "case", "cases"))
+	if len(r.cases) == 0 {
+		fmt.Fprintf(b, "  no %s is up\n", r.sweep)
+		return
+	}
+	header := []string{r.sweep, "worst availability", "entry point", "failed requests"}
+	if r.baseline != nil {
+		header = append(header, "without change")
+	}
+	rows := [][]string{append(header, "findings")}
+	for i := range r.cases {
+		c := &r.cases[i]
+		worst, ok := c.Worst()
+		row := []string{c.Failed, "-", "-", strconv.FormatFloat(math.Round(c.Lost()), 'f', 0, 64)}
+		if ok {
+			row[1] = percent(worst.Availability)
+		}
+		if ok && worst.Availability < 1 {
+			row[2] = worst.Name
+		}
+		if r.baseline != nil {
+			row = append(row, "-")
+			for _, e := range c.Baseline {
+				if e.Name == worst.Name {
+					row[len(row)-1] = percent(e.Availability)
+				}
+			}
+		}
+		rows = append(rows, append(row, severities(c.Findings)))
+	}
+	writeTable(b, rows, 0)
+}
+
+// severities counts findings by severity, most severe first: "2 critical,
+// 5 warning", or "none".
+func severities(fs []finding.Finding) string {
+	v := verdict.Decide(fs)
+	var parts []string
+	for _, sev := range []finding.Severity{finding.Critical, finding.Unknown, finding.Warning, finding.Info} {
+		if n := v.Counts[string(sev)]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, sev))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // writeTable writes rows in aligned columns, two spaces in; columns from

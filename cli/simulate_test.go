@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/preflight-sh/preflight/sim"
 )
 
 var shopEntries = []string{
@@ -146,6 +148,36 @@ func TestSimulateScenario(t *testing.T) {
 	}
 }
 
+func TestSimulateSweep(t *testing.T) {
+	inRepoRoot(t)
+	// The drain of 02 with each zone failed: losing another zone of
+	// eu-west-1 is worst.
+	args := []string{"simulate", "examples/shop", "--change", "examples/shop/changes/02-drain-zone-for-maintenance.yaml", "--duration", "20m", "--sweep", "zone"}
+	code, stdout, stderr := run(args...)
+	if code != ExitSafe {
+		t.Fatalf("exit %d, want 0 (the verdict is the main run's)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	table := stdout[strings.Index(stdout, "\nSweep: each zone failed at 10m (9 cases, worst first)\n")+1:]
+	lines := strings.Split(table, "\n")
+	if len(lines) < 3 || !strings.Contains(lines[1], "without change") || !strings.HasPrefix(strings.TrimSpace(lines[2]), "euw1-") {
+		t.Errorf("sweep table:\n%s", table)
+	}
+	_, js, _ := run(append(args, "--format", "json")...)
+	var out struct {
+		Sweep struct {
+			Kind  string          `json:"kind"`
+			At    string          `json:"at"`
+			Cases []sim.SweepCase `json:"cases"`
+		} `json:"sweep"`
+	}
+	if err := json.Unmarshal([]byte(js), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Sweep.Kind != "zone" || out.Sweep.At != "10m" || len(out.Sweep.Cases) != 9 || out.Sweep.Cases[0].Baseline == nil {
+		t.Errorf("json sweep: %s at %s, %d cases", out.Sweep.Kind, out.Sweep.At, len(out.Sweep.Cases))
+	}
+}
+
 func writeFile(t *testing.T, path, src string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
@@ -193,6 +225,9 @@ func TestSimulateBadInput(t *testing.T) {
 		{"bad tick", []string{"--tick", "2m"}, "tick 2m is out of range"},
 		{"tick longer than the run", []string{"--tick", "1m", "--duration", "30s"}, "shorter than the tick"},
 		{"chart in a missing directory", []string{"--duration", "1m", "--svg", chartInMissingDir}, "writing the chart to " + chartInMissingDir},
+		{"unknown sweep", []string{"--sweep", "region"}, `unknown --sweep "region"`},
+		{"sweep-at without a sweep", []string{"--sweep-at", "1m"}, "no sweep is asked for"},
+		{"sweep after the end", []string{"--sweep", "zone", "--duration", "10m"}, "--sweep-at 10m is outside the run (0 to 10m)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -234,7 +269,7 @@ func TestPeakHour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := peakHour(s); got.Hours() != 19 {
+	if got := sim.PeakHour(s); got.Hours() != 19 {
 		t.Errorf("peak hour of the shop %v, want 19h (traffic.yaml)", got)
 	}
 }

@@ -1,5 +1,6 @@
 // Package report renders check and plan reports: human text (colour only
-// when asked) and versioned, stable JSON.
+// when asked), versioned, stable JSON, Markdown for pull-request comments,
+// SARIF for code scanning and JUnit XML for CI test views.
 package report
 
 import (
@@ -124,18 +125,24 @@ func writeFindings(b *strings.Builder, fs []finding.Finding, st Style) {
 	}
 	fmt.Fprintf(b, "\nFindings (%d)\n", len(fs))
 	for _, f := range fs {
-		fmt.Fprintf(b, "  %s %s\n", st.severity(f.Severity), f.Message)
-		fmt.Fprintf(b, "    %s\n", st.dim("id "+f.ID))
-		for _, o := range f.Objects {
-			if o.Pos.File == "" {
-				fmt.Fprintf(b, "    %s %s\n", o.Kind, o.Name)
-				continue
-			}
-			fmt.Fprintf(b, "    at %s (%s %s)\n", o.Pos, o.Kind, o.Name)
+		writeFinding(b, f, st)
+	}
+}
+
+// writeFinding writes one finding: severity and message, ID, objects and
+// evidence lines.
+func writeFinding(b *strings.Builder, f finding.Finding, st Style) {
+	fmt.Fprintf(b, "  %s %s\n", st.severity(f.Severity), f.Message)
+	fmt.Fprintf(b, "    %s\n", st.dim("id "+f.ID))
+	for _, o := range f.Objects {
+		if o.Pos.File == "" {
+			fmt.Fprintf(b, "    %s %s\n", o.Kind, o.Name)
+			continue
 		}
-		for _, l := range f.Evidence.Lines {
-			fmt.Fprintf(b, "    · %s\n", l)
-		}
+		fmt.Fprintf(b, "    at %s (%s %s)\n", o.Pos, o.Kind, o.Name)
+	}
+	for _, l := range f.Evidence.Lines {
+		fmt.Fprintf(b, "    · %s\n", l)
 	}
 }
 

@@ -126,12 +126,16 @@ func text(t *testing.T, r *check.Report, st Style) string {
 	return b.String()
 }
 
+// testdata is the directory of the golden files, absolute so that tests
+// may change directory.
+var testdata, _ = filepath.Abs("testdata")
+
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
+	path := filepath.Join(testdata, name)
 	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
+		if err := os.MkdirAll(testdata, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -529,7 +533,7 @@ func TestJSON(t *testing.T) {
 	if len(doc.BlastRadius.Touched) != 3 {
 		t.Errorf("touched %+v", doc.BlastRadius.Touched)
 	}
-	if len(doc.Analyses) != 3 || doc.Analyses[2].Name != "network" || doc.Analyses[2].Ran || doc.Analyses[2].Why == "" {
+	if len(doc.Analyses) != 4 || doc.Analyses[2].Name != "network" || doc.Analyses[2].Ran || doc.Analyses[2].Why == "" || doc.Analyses[3].Name != "simulation" || !doc.Analyses[3].Ran {
 		t.Errorf("analyses %+v", doc.Analyses)
 	}
 	if strings.Contains(b.String(), `\u003c`) || !strings.Contains(b.String(), " < floor") || !strings.HasSuffix(b.String(), "}\n") || !strings.Contains(b.String(), "\n  \"apiVersion\"") {

@@ -109,15 +109,17 @@ func Findings(s *twin.Snapshot, r, baseline *Result, o Options) []finding.Findin
 			Weight: p.Peak,
 		})
 	}
-	if c := cascade(r); len(c) > 0 {
+	if c, trigger := cascade(r); len(c) > 0 {
 		sev := finding.Critical
-		if baseline != nil && len(cascade(baseline)) > 0 {
-			sev = finding.Warning // the timeline cascades without the change too
+		if baseline != nil {
+			if b, _ := cascade(baseline); len(b) > 0 {
+				sev = finding.Warning // the timeline cascades without the change too
+			}
 		}
 		out = append(out, finding.Finding{
 			ID: "simulation.cascade", Category: "simulation", Severity: sev,
-			Message:  fmt.Sprintf("a cascade: after %s, %d components failed one after another", r.Events[0].Label, countSubjects(c)),
-			Objects:  []finding.Object{{Kind: "Scenario", Name: r.Events[0].Name}},
+			Message:  fmt.Sprintf("a cascade: after %s at %v, %d components failed one after another", trigger.Label, trigger.At, countSubjects(c)),
+			Objects:  []finding.Object{{Kind: "Event", Name: trigger.Name}},
 			Evidence: finding.Evidence{Lines: c},
 		})
 	}
@@ -127,18 +129,26 @@ func Findings(s *twin.Snapshot, r, baseline *Result, o Options) []finding.Findin
 }
 
 // cascade is the chain of overloads, health-check failures and crashes
-// that followed the first event, in order, when it spread beyond one
-// component.
-func cascade(r *Result) []string {
+// that followed an event, in order, when it spread beyond one component,
+// with the event that set it off: the last one before the first failure.
+func cascade(r *Result) ([]string, Mark) {
 	if len(r.Events) == 0 {
-		return nil
+		return nil, Mark{}
 	}
 	from := r.Events[0].At
 	var lines []string
+	var trigger Mark
 	seen := map[string]bool{}
 	for _, l := range r.Log {
 		if l.At < from || (l.What != "overloaded" && l.What != "unhealthy" && l.What != "crashed") {
 			continue
+		}
+		if len(lines) == 0 {
+			for _, ev := range r.Events {
+				if ev.At <= l.At {
+					trigger = ev
+				}
+			}
 		}
 		key := l.What + " " + l.Subject
 		if seen[key] {
@@ -152,9 +162,9 @@ func cascade(r *Result) []string {
 		}
 	}
 	if countSubjects(lines) < 2 {
-		return nil
+		return nil, Mark{}
 	}
-	return lines
+	return lines, trigger
 }
 
 func countSubjects(lines []string) int {

@@ -201,6 +201,11 @@ func (m *sim) install(w *world) {
 			m.st.pools[p.key] = ps
 		}
 		ps.depW = make([][]share, len(w.services[p.svc].deps))
+		if !w.snap.ZoneUp(p.zone) {
+			// Instances autoscaling added in a zone that is now down or
+			// drained are gone with it.
+			ps.extra = min(ps.extra, 0)
+		}
 		m.pools[i] = ps
 	}
 	m.entries = make([]*entryState, len(w.entries))
