@@ -55,12 +55,14 @@ func (m *Model) network() *fwd.Network {
 
 func (m *Model) peers() map[fwd.PortRef][]fwd.PortRef { return m.peerMap }
 
-// prepareWalks makes what walks read, once, so walks may run in parallel.
+// prepareWalks makes what walks and outcome walkers read, once, so they
+// may run in parallel.
 func (m *Model) prepareWalks() {
 	m.peerMap = m.Net.Peers()
 	if m.Opts.ForwardingOnly {
 		m.noACL = withoutACLs(m.Net)
 	}
+	m.graph = newPortGraph(m, m.network())
 }
 
 // withoutACLs returns n without its ACLs, as a forwarding-only model sees

@@ -72,6 +72,7 @@ type Model struct {
 	// examples caches one packet per atom.
 	examples map[int]fwd.Packet
 	peerMap  map[fwd.PortRef][]fwd.PortRef
+	graph    *portGraph
 }
 
 // deviceModel is one device's predicates and, per atom, its behaviour.
@@ -80,11 +81,13 @@ type deviceModel struct {
 	// preds holds, per action, the packets it takes; built only when some
 	// device's table is not longest-prefix-match (see BuildIn).
 	preds []bdd.Node
-	// v4 and v6 are the prefix tries of a longest-prefix-match table
-	// (nil otherwise); their action n = len(actions)-1 is "no route".
-	v4, v6 *trieNode
+	// lpm says the table is longest-prefix-match: its rules are in the
+	// shared prefix tries, under id (the device's number among those
+	// compiled together), and its last action is "no route".
+	lpm bool
+	id  int32
 	// byAtom[atom] is the index of the action the atom takes.
-	byAtom []int
+	byAtom []int32
 	// acl[name] is the permit set of each ACL; aclAtom[name][atom] says
 	// whether the atom is permitted.
 	acl     map[string]bdd.Node
@@ -122,11 +125,12 @@ func buildJoint(space *hdr.Space, nets []*fwd.Network, opts Options) ([]*Model, 
 	models := make([]*Model, len(nets))
 	var devs []*deviceModel
 	allLPM := true
+	v4, v6 := newPrefixTries(nets)
 	for k, n := range nets {
 		m := &Model{Net: n, Space: space, Opts: opts, Devices: n.DeviceNames(), dev: map[string]*deviceModel{}}
 		for _, name := range m.Devices {
-			dm, err := m.compileDevice(n.Devices[name])
-			if err != nil {
+			dm := &deviceModel{id: int32(len(devs)), acl: map[string]bdd.Node{}, aclAtom: map[string][]bool{}}
+			if err := m.compileDevice(n.Devices[name], dm, v4, v6); err != nil {
 				return nil, fmt.Errorf("device %s: %w", name, err)
 			}
 			for k := range dm.actions {
@@ -138,22 +142,24 @@ func buildJoint(space *hdr.Space, nets []*fwd.Network, opts Options) ([]*Model, 
 			}
 			m.dev[name] = dm
 			devs = append(devs, dm)
-			allLPM = allLPM && dm.v4 != nil
+			allLPM = allLPM && dm.lpm
 		}
 		models[k] = m
 	}
+	v4.file()
+	v6.file()
 	// Forwarding classes: straight from the prefix tries when every table
 	// is longest-prefix-match, else by refining the per-action sets.
 	first := models[0]
 	var atoms []bdd.Node
-	var byAtom [][]int
+	var byAtom [][]int32
 	if allLPM {
-		atoms, byAtom = first.trieAtoms(devs)
+		atoms, byAtom = first.trieAtoms(devs, v4, v6)
 	} else {
 		var preds []bdd.Node
 		for _, dm := range devs {
-			if dm.v4 != nil {
-				first.lpmPreds(dm)
+			if dm.lpm {
+				first.lpmPreds(dm, v4, v6)
 			}
 			preds = append(preds, dm.preds...)
 		}
@@ -171,17 +177,20 @@ func buildJoint(space *hdr.Space, nets []*fwd.Network, opts Options) ([]*Model, 
 	atoms, parent := refineTracked(space.M, atoms, aclPreds)
 	row := 0
 	for _, m := range models {
-		m.prepareWalks()
 		m.Atoms, m.fwdClasses = atoms, fwdClasses
 		for _, name := range m.Devices {
 			dm := m.dev[name]
-			dm.byAtom = make([]int, len(atoms))
-			for a, p := range parent {
-				dm.byAtom[a] = byAtom[row][p]
+			dm.byAtom = byAtom[row]
+			if len(atoms) > fwdClasses {
+				dm.byAtom = make([]int32, len(atoms))
+				for a, p := range parent {
+					dm.byAtom[a] = byAtom[row][p]
+				}
 			}
 			row++
 			m.classifyACLs(dm)
 		}
+		m.prepareWalks()
 	}
 	return models, nil
 }
@@ -219,29 +228,29 @@ func HasIPv6(n *fwd.Network) bool {
 	return false
 }
 
-// compileDevice computes, for each distinct action of a device, the set of
-// packets that take it, and the permit set of each of its ACLs.
-func (m *Model) compileDevice(d *fwd.Device) (*deviceModel, error) {
-	dm := &deviceModel{acl: map[string]bdd.Node{}, aclAtom: map[string][]bool{}}
+// compileDevice computes a device's actions and the packets that take
+// each (a longest-prefix-match table goes into the shared prefix tries),
+// and the permit set of each of its ACLs.
+func (m *Model) compileDevice(d *fwd.Device, dm *deviceModel, v4, v6 *prefixTrie) error {
 	var err error
 	if isLPM(d.Rules) {
-		err = m.compileLPM(d, dm)
+		err = m.compileLPM(d, dm, v4, v6)
 	} else {
 		err = m.compileOrdered(d, dm)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !m.Opts.ForwardingOnly {
 		for name, acl := range d.ACLs {
 			p, err := m.Space.ACLPermit(acl)
 			if err != nil {
-				return nil, fmt.Errorf("ACL %s: %w", name, err)
+				return fmt.Errorf("ACL %s: %w", name, err)
 			}
 			dm.acl[name] = p
 		}
 	}
-	return dm, nil
+	return nil
 }
 
 // isLPM reports whether every rule's priority is its prefix length, so the
@@ -255,9 +264,9 @@ func isLPM(rules []fwd.Rule) bool {
 	return true
 }
 
-// compileLPM builds the prefix tries of a longest-prefix-match table (one
-// per address family); the last action is "no route".
-func (m *Model) compileLPM(d *fwd.Device, dm *deviceModel) error {
+// compileLPM adds a longest-prefix-match table to the shared prefix tries
+// (one per address family); the last action is "no route".
+func (m *Model) compileLPM(d *fwd.Device, dm *deviceModel, v4, v6 *prefixTrie) error {
 	order := make([]int, len(d.Rules))
 	for i := range order {
 		order[i] = i
@@ -267,9 +276,8 @@ func (m *Model) compileLPM(d *fwd.Device, dm *deviceModel) error {
 	sort.SliceStable(order, func(a, b int) bool { return d.Rules[order[a]].Seq < d.Rules[order[b]].Seq })
 	// Actions by kind and port list ("" for deliver and drop); a rule with
 	// one port is looked up without building a key.
-	index := map[ActionKind]map[string]int{}
-	alloc := &trieAlloc{}
-	dm.v4, dm.v6 = alloc.node(), alloc.node()
+	var index [Drop + 1]map[string]int
+	dm.lpm = true
 	for _, i := range order {
 		r := &d.Rules[i]
 		kind, ports := actionKind(r), ""
@@ -292,32 +300,32 @@ func (m *Model) compileLPM(d *fwd.Device, dm *deviceModel) error {
 		addr := r.Prefix.Masked().Addr()
 		if addr.Is4() {
 			b := addr.As4()
-			dm.v4.insert(alloc, b[:], r.Prefix.Bits(), k)
+			v4.insert(b[:], r.Prefix.Bits(), dm.id, int32(k))
 			continue
 		}
 		if !m.Space.IPv6() {
 			return fmt.Errorf("rule %s: IPv6 prefix in an IPv4-only space", r.Prefix)
 		}
 		b := addr.As16()
-		dm.v6.insert(alloc, b[:], r.Prefix.Bits(), k)
+		v6.insert(b[:], r.Prefix.Bits(), dm.id, int32(k))
 	}
 	dm.actions = append(dm.actions, Action{Kind: NoRoute})
 	return nil
 }
 
-// lpmPreds builds a longest-prefix-match device's per-action sets from its
-// tries.
-func (m *Model) lpmPreds(dm *deviceModel) {
+// lpmPreds builds a longest-prefix-match device's per-action sets from the
+// shared tries.
+func (m *Model) lpmPreds(dm *deviceModel, v4, v6 *prefixTrie) {
 	M := m.Space.M
 	n := len(dm.actions) - 1
 	off := 0
 	if m.Space.IPv6() {
 		off = 96
 	}
-	sets := lpmSets(m.Space, dm.v4, off, n)
+	sets := lpmSets(m.Space, v4, dm.id, off, n)
 	if m.Space.IPv6() {
 		mapped := m.Space.MappedDst()
-		other := lpmSets(m.Space, dm.v6, 0, n)
+		other := lpmSets(m.Space, v6, dm.id, 0, n)
 		for i := range sets {
 			sets[i] = M.Or(M.And(mapped, sets[i]), M.Diff(other[i], mapped))
 		}
@@ -427,13 +435,13 @@ func refineTracked(M *bdd.Manager, atoms []bdd.Node, preds []bdd.Node) ([]bdd.No
 }
 
 // actionsByAtom says, for every atom, which action of the device takes it.
-func actionsByAtom(M *bdd.Manager, atoms []bdd.Node, dm *deviceModel) []int {
-	out := make([]int, len(atoms))
+func actionsByAtom(M *bdd.Manager, atoms []bdd.Node, dm *deviceModel) []int32 {
+	out := make([]int32, len(atoms))
 	for i, a := range atoms {
 		out[i] = -1
 		for k, p := range dm.preds {
 			if !M.And(a, p).IsFalse() {
-				out[i] = k
+				out[i] = int32(k)
 				break
 			}
 		}

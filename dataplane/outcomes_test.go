@@ -49,11 +49,11 @@ func summarisePaths(paths []tracer.Path) (AtomSummary, tracer.Path) {
 	return s, rep
 }
 
-// TestAllOutcomesAgainstWalk checks AllOutcomes against summaries of
-// walks, for every class from every device of thousands of random
-// networks: equal wherever the walks find no loop, and both loop where
-// they do.
-func TestAllOutcomesAgainstWalk(t *testing.T) {
+// TestOutcomeWalkerAgainstWalk checks an OutcomeWalker, reused from class
+// to class, against summaries of walks, for every class from every device
+// of thousands of random networks: equal wherever the walks find no loop,
+// and both loop where they do; and against a new walker for each class.
+func TestOutcomeWalkerAgainstWalk(t *testing.T) {
 	loops := 0
 	for seed := range uint64(2000) {
 		r := rand.New(rand.NewPCG(seed, 7))
@@ -62,12 +62,14 @@ func TestAllOutcomesAgainstWalk(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
+		w := m.NewOutcomeWalker()
 		for atom := range m.Atoms {
-			all := m.AllOutcomes(atom)
-			again := m.AllOutcomes(atom)
+			w.Follow(atom)
+			again := m.NewOutcomeWalker()
+			again.Follow(atom)
 			for d, dev := range m.Devices {
-				got := all[d]
-				if !equalSummary(got, again[d]) || got.Rep != again[d].Rep {
+				got := w.Summary(d)
+				if !equalSummary(got, again.Summary(d)) || got.Rep != again.Summary(d).Rep || !w.Same(d, again, d) {
 					t.Fatalf("seed %d, class %d from %s: not deterministic", seed, atom, dev)
 				}
 				paths, err := m.Walk(atom, dev)
@@ -78,7 +80,7 @@ func TestAllOutcomesAgainstWalk(t *testing.T) {
 				if want.Loop {
 					loops++
 					if !got.Loop {
-						t.Fatalf("seed %d, class %d from %s: walks loop, AllOutcomes does not\n%s\ngot %+v", seed, atom, dev, render(paths), got)
+						t.Fatalf("seed %d, class %d from %s: walks loop, the walker does not\n%s\ngot %+v", seed, atom, dev, render(paths), got)
 					}
 					continue
 				}
@@ -120,8 +122,9 @@ func BenchmarkAllOutcomes(b *testing.B) {
 	m := generatedModel(b)
 	b.ResetTimer()
 	for b.Loop() {
+		w := m.NewOutcomeWalker()
 		for atom := range m.Atoms {
-			m.AllOutcomes(atom)
+			w.Follow(atom)
 		}
 	}
 	b.ReportMetric(float64(len(m.Atoms)), "classes")
@@ -129,7 +132,7 @@ func BenchmarkAllOutcomes(b *testing.B) {
 }
 
 // BenchmarkWalkEveryDevice does the same by walking every class from
-// every device (what AllOutcomes replaces); one pass, timed and reported.
+// every device (what OutcomeWalker replaces); one pass, timed and reported.
 func BenchmarkWalkEveryDevice(b *testing.B) {
 	m := generatedModel(b)
 	b.ResetTimer()
