@@ -222,6 +222,7 @@ type device struct {
 	ifaces           []iface // lo0 first
 	originate        []netip.Prefix
 	peers            []*device
+	clients          map[*device]bool // peers this device reflects routes to
 }
 
 type iface struct {
@@ -396,8 +397,13 @@ func (g *generator) buildNetwork() {
 	for _, rg := range g.regions {
 		for _, list := range [][]*device{rg.bb[2:], rg.dc, rg.ed} {
 			for _, d := range list {
-				peer(d, rg.bb[0])
-				peer(d, rg.bb[1])
+				for _, rr := range rg.bb[:2] {
+					peer(d, rr)
+					if rr.clients == nil {
+						rr.clients = map[*device]bool{}
+					}
+					rr.clients[d] = true
+				}
 			}
 		}
 	}
@@ -528,7 +534,11 @@ func (g *generator) writeNetwork(b *strings.Builder) {
 		}
 		b.WriteString("  neighbors:\n")
 		for _, p := range d.peers {
-			fmt.Fprintf(b, "    - {name: %s, peer: %s, address: %s, remoteASN: %d}\n", p.name, p.name, p.ifaces[0].addrs[0].Addr(), asn)
+			rr := ""
+			if d.clients[p] {
+				rr = ", routeReflectorClient: true"
+			}
+			fmt.Fprintf(b, "    - {name: %s, peer: %s, address: %s, remoteASN: %d%s}\n", p.name, p.name, p.ifaces[0].addrs[0].Addr(), asn, rr)
 		}
 	}
 	for _, a := range []struct {
