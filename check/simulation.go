@@ -37,7 +37,7 @@ func simulation(s, after *twin.Snapshot, cs *change.ChangeSet) ([]finding.Findin
 	if title == "" {
 		title = cs.Source
 	}
-	base := sim.Options{Duration: simDuration, Start: sim.PeakHour(s), Seed: simSeed}
+	base := sim.Options{Duration: simDuration, Start: sim.PeakHour(s), Seed: simSeed, Cache: sim.NewCache()}
 	o := base
 	o.Events = []sim.Event{{At: simChangeAt, Name: sim.CLIChange, Label: "apply " + title, Change: cs}}
 	withChange, err := sim.Run(s, o)

@@ -179,7 +179,7 @@ func runSimulate(e *env, cmd *cobra.Command, f *simFlags, twinPath string) error
 	}
 
 	// Options: a flag given wins over the scenario, the scenario over the defaults.
-	o := sim.Options{Tick: tick, Seed: defaultSimSeed}
+	o := sim.Options{Tick: tick, Seed: defaultSimSeed, Cache: sim.NewCache()}
 	switch {
 	case flags.Changed("duration"):
 		o.Duration = duration

@@ -65,12 +65,22 @@ func newNetwork(s *twin.Snapshot, paths *sitepaths.Paths) *network {
 	return n
 }
 
-// pair is the index of traffic from site a to site b, or -1 when either is
-// not a site of the network.
-func (n *network) pair(a, b string) int {
-	i, ok1 := n.siteIdx[a]
-	j, ok2 := n.siteIdx[b]
-	if !ok1 || !ok2 {
+// siteOf is the index of a site, or -1 when it is not a site of the
+// network (or there is no network).
+func (n *network) siteOf(name string) int {
+	if n == nil {
+		return -1
+	}
+	if i, ok := n.siteIdx[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// pair is the index of traffic from site i to site j (indices from site),
+// or -1 when either is not a site of the network.
+func (n *network) pair(i, j int) int {
+	if i < 0 || j < 0 {
 		return -1
 	}
 	return i*len(n.sites) + j

@@ -5,10 +5,12 @@ import (
 	"hash/fnv"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/preflight-sh/preflight/capacity"
 	"github.com/preflight-sh/preflight/change"
+	"github.com/preflight-sh/preflight/sitepaths"
 	"github.com/preflight-sh/preflight/twin"
 )
 
@@ -32,6 +34,50 @@ type Options struct {
 	// MetastableAfter is how long after the last trigger ends the system
 	// may still fail before it is called metastable (default 10m).
 	MetastableAfter time.Duration
+	// Cache, when set, shares work between runs of the same twin.
+	Cache *Cache
+}
+
+// Cache shares the network paths of identical twins between runs (the
+// same base snapshot with the same changes applied in the same order), as
+// in a sweep or a check. It is safe for concurrent use.
+type Cache struct {
+	mu    sync.Mutex
+	paths map[string]*pathsOnce
+}
+
+type pathsOnce struct {
+	once sync.Once
+	p    *sitepaths.Paths
+	err  error
+}
+
+// NewCache returns an empty cache.
+func NewCache() *Cache { return &Cache{paths: map[string]*pathsOnce{}} }
+
+// paths returns how the network paths of s, the base snapshot with the
+// changes in force, are computed: once per cache and twin state.
+func (m *sim) paths(s *twin.Snapshot) func() (*sitepaths.Paths, error) {
+	compute := func() (*sitepaths.Paths, error) { return sitepaths.Compute(s) }
+	c := m.o.Cache
+	if c == nil {
+		return compute
+	}
+	key := fmt.Sprintf("%p", m.base)
+	for _, a := range m.applied {
+		key += fmt.Sprintf("/%p", a.cs)
+	}
+	return func() (*sitepaths.Paths, error) {
+		c.mu.Lock()
+		po := c.paths[key]
+		if po == nil {
+			po = &pathsOnce{}
+			c.paths[key] = po
+		}
+		c.mu.Unlock()
+		po.once.Do(func() { po.p, po.err = compute() })
+		return po.p, po.err
+	}
 }
 
 // Event is something that happens at a time of the run: a change applied
@@ -105,7 +151,7 @@ func Run(s *twin.Snapshot, o Options) (*Result, error) {
 		}
 	}
 	m := &sim{o: o, tick: o.Tick.Seconds(), ticks: int(o.Duration / o.Tick), base: s, st: newState(), factor: map[string]float64{}}
-	w, err := build(s, m.tick)
+	w, err := build(s, m.tick, m.paths(s))
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +174,8 @@ func Run(s *twin.Snapshot, o Options) (*Result, error) {
 		if changedInputs || !m.steady(t) {
 			continue
 		}
-		for t+1 < m.ticks && len(events[t+1]) == 0 && m.sameInputs(t, t+1) {
+		wake := m.wake(t)
+		for t+1 < wake && len(events[t+1]) == 0 && m.sameInputs(t, t+1) {
 			t++
 			m.rec.record(t, false)
 		}
@@ -228,6 +275,7 @@ func (m *sim) install(w *world) {
 			}
 			m.st.entries[e.name] = es
 		}
+		es.resolved = false // the record may have changed
 		m.entries[i] = es
 	}
 	m.calls = make([][]*retrier, len(w.pools))
@@ -383,7 +431,7 @@ func (m *sim) rebuild(ev Event) error {
 		}
 		s = res.After
 	}
-	w, err := build(s, m.tick)
+	w, err := build(s, m.tick, m.paths(s))
 	if err != nil {
 		return err
 	}

@@ -150,10 +150,13 @@ func (m *sim) steady(t int) bool {
 		if sv.autoscaling == nil {
 			continue
 		}
-		if ss := m.st.scaling[sv.name]; ss != nil && len(ss.pending) > 0 {
-			return false
+		pending := 0
+		if ss := m.st.scaling[sv.name]; ss != nil {
+			for _, l := range ss.pending {
+				pending += l.n
+			}
 		}
-		if n, d := m.desired(si); n != d {
+		if n, d := m.desired(si); n+pending != d {
 			return false
 		}
 	}
@@ -161,3 +164,22 @@ func (m *sim) steady(t int) bool {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// wake is the next tick after t at which something scheduled happens
+// (instances launched, a crashed pool restarting), or the end of the run.
+func (m *sim) wake(t int) int {
+	next := m.ticks
+	for _, sv := range m.w.services {
+		if ss := m.st.scaling[sv.name]; ss != nil {
+			for _, l := range ss.pending {
+				next = min(next, max(l.ready, t+1))
+			}
+		}
+	}
+	for _, ps := range m.pools {
+		if ps.crashedUntil > t {
+			next = min(next, ps.crashedUntil)
+		}
+	}
+	return next
+}

@@ -71,13 +71,15 @@ func (h *hcState) settled() bool {
 }
 
 type entryState struct {
-	retr    *retrier
-	w       []share     // direct entry: where requests went
-	ring    [][]float64 // DNS answers cached by clients, one resolution per tick over the TTL
-	answers []float64   // this tick's resolution
-	sum     []float64
-	pos     int
-	same    int // ticks the resolution has not changed
+	retr     *retrier
+	w        []share     // direct entry: where requests went
+	ring     [][]float64 // DNS answers cached by clients, one resolution per tick over the TTL
+	answers  []float64   // this tick's resolution
+	health   []bool      // the answers' health it was computed for
+	resolved bool
+	sum      []float64
+	pos      int
+	same     int // ticks the resolution has not changed
 
 	// this tick
 	fresh, attempts, success, p99 float64

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"slices"
 )
 
 // step advances the simulation by one tick.
@@ -62,7 +63,7 @@ func (m *sim) step(t int) {
 				for _, s := range ps.depW[d] {
 					m.pools[s.idx].arrivals += total * s.frac
 					if w.net != nil {
-						w.net.add(w.net.pair(w.pools[pi].site, w.pools[s.idx].site), total*s.frac, tb)
+						w.net.add(w.net.pair(w.pools[pi].siteIdx, w.pools[s.idx].siteIdx), total*s.frac, tb)
 					}
 				}
 			}
@@ -144,7 +145,7 @@ func (m *sim) outcome(pi int) {
 			qs := m.pools[s.idx]
 			pass := 1.0
 			if w.net != nil {
-				pass = w.net.delivered(w.net.pair(w.pools[pi].site, w.pools[s.idx].site))
+				pass = w.net.delivered(w.net.pair(w.pools[pi].siteIdx, w.pools[s.idx].siteIdx))
 			}
 			call += s.frac * qs.success * inTime(qs, dp.timeout) * pass
 			lat += s.frac * (qs.backlog + qs.depLat + qs.mean)
@@ -185,7 +186,7 @@ func (m *sim) answer(i int) {
 			ps, p := m.pools[s.idx], w.pools[s.idx]
 			pass := 1.0
 			if w.net != nil {
-				k := w.net.pair(e.site, p.site)
+				k := w.net.pair(e.siteIdx, p.siteIdx)
 				pass = w.net.delivered(k)
 				w.net.add(k, es.attempts*share*accept*s.frac, w.services[p.svc].bytes)
 			}
@@ -236,7 +237,15 @@ func (m *sim) answer(i int) {
 func (m *sim) resolve(i int) {
 	e, es := m.w.entries[i], m.entries[i]
 	answers := es.answers
-	resolveShares(e, m.w.regions[e.region], func(a int) bool { return m.dnsHealthy(i, a) }, answers)
+	// The resolution only changes with the answers' health.
+	key := make([]bool, 0, 64)[:0]
+	for a := range e.record.Answers {
+		key = append(key, m.dnsHealthy(i, a))
+	}
+	if !es.resolved || !slices.Equal(key, es.health) {
+		resolveShares(e, m.w.regions[e.region], func(a int) bool { return key[a] }, answers)
+		es.health, es.resolved = append(es.health[:0], key...), true
+	}
 	if es.same < 0 {
 		for j := range es.ring {
 			copy(es.ring[j], answers)

@@ -90,6 +90,14 @@ func Sweep(s *twin.Snapshot, o Options, base *Options, kind string, at time.Dura
 	if d := o.withDefaults().Duration; at < 0 || at >= d {
 		return nil, fmt.Errorf("the sweep's failures at %v are outside the run (0 to %v)", units.Duration(at), units.Duration(d))
 	}
+	if o.Cache == nil {
+		o.Cache = NewCache()
+	}
+	if base != nil && base.Cache == nil {
+		b := *base
+		b.Cache = o.Cache
+		base = &b
+	}
 	cases := make([]SweepCase, len(names))
 	errs := make([]error, len(names))
 	panics := make([]any, len(names))

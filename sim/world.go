@@ -72,6 +72,7 @@ type pool struct {
 	zone    string
 	region  int
 	site    string
+	siteIdx int     // index of site in the network, or -1
 	base    int     // instances serving in the snapshot
 	baseCap float64 // their capacity
 	hosts   int     // instances registered with load balancers: not drained, serving or not
@@ -108,6 +109,7 @@ type entry struct {
 	region  int
 	peak    float64
 	site    string // where the clients' traffic enters the network
+	siteIdx int    // its index in the network, or -1
 	record  *twin.DNSRecord
 	service int // direct entry, or -1
 	policy  twin.RetryPolicy
@@ -143,7 +145,7 @@ func orDefault(v, d float64) float64 {
 	return d
 }
 
-func build(s *twin.Snapshot, tick float64) (*world, error) {
+func build(s *twin.Snapshot, tick float64, paths func() (*sitepaths.Paths, error)) (*world, error) {
 	w := &world{snap: s, lbByName: map[string]int{}, mesh: newCheck(twin.HealthCheck{})}
 	regionIdx := map[string]int{}
 	for _, r := range twin.Typed[twin.Region](s) {
@@ -250,11 +252,17 @@ func build(s *twin.Snapshot, tick float64) (*world, error) {
 	}
 	w.order = w.callOrder()
 	if needsNetwork(w) {
-		paths, err := sitepaths.Compute(s)
+		p, err := paths()
 		if err != nil {
 			return nil, err
 		}
-		w.net = newNetwork(s, paths)
+		w.net = newNetwork(s, p)
+	}
+	for _, p := range w.pools {
+		p.siteIdx = w.net.siteOf(p.site)
+	}
+	for _, e := range w.entries {
+		e.siteIdx = w.net.siteOf(e.site)
 	}
 	return w, nil
 }
