@@ -38,45 +38,59 @@ type Options struct {
 	Cache *Cache
 }
 
-// Cache shares the network paths of identical twins between runs (the
-// same base snapshot with the same changes applied in the same order), as
-// in a sweep or a check. It is safe for concurrent use.
+// Cache shares work between runs of the same twin, as in a sweep or a
+// check: the snapshots with changes applied, and their network paths, by
+// twin state (the same base snapshot with the same changes applied in the
+// same order). It is safe for concurrent use; a nil Cache computes
+// everything.
 type Cache struct {
-	mu    sync.Mutex
-	paths map[string]*pathsOnce
+	mu      sync.Mutex
+	entries map[string]*cached
 }
 
-type pathsOnce struct {
+type cached struct {
 	once sync.Once
-	p    *sitepaths.Paths
+	v    any
 	err  error
 }
 
 // NewCache returns an empty cache.
-func NewCache() *Cache { return &Cache{paths: map[string]*pathsOnce{}} }
+func NewCache() *Cache { return &Cache{entries: map[string]*cached{}} }
 
-// paths returns how the network paths of s, the base snapshot with the
-// changes in force, are computed: once per cache and twin state.
-func (m *sim) paths(s *twin.Snapshot) func() (*sitepaths.Paths, error) {
-	compute := func() (*sitepaths.Paths, error) { return sitepaths.Compute(s) }
-	c := m.o.Cache
+// get returns the value cached under key, computing it once.
+func (c *Cache) get(key string, compute func() (any, error)) (any, error) {
 	if c == nil {
-		return compute
+		return compute()
 	}
-	key := fmt.Sprintf("%p", m.base)
-	for _, a := range m.applied {
-		key += fmt.Sprintf("/%p", a.cs)
+	c.mu.Lock()
+	e := c.entries[key]
+	if e == nil {
+		e = &cached{}
+		c.entries[key] = e
 	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.v, e.err = compute() })
+	return e.v, e.err
+}
+
+func (c *Cache) apply(key string, compute func() (*twin.Snapshot, error)) (*twin.Snapshot, error) {
+	v, err := c.get("snapshot "+key, func() (any, error) { return compute() })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*twin.Snapshot), nil
+}
+
+// paths returns how the network paths of s, the twin in its current
+// state, are computed: once per cache and state.
+func (m *sim) paths(s *twin.Snapshot) func() (*sitepaths.Paths, error) {
+	key := "paths " + m.stateKey(len(m.applied)-1)
 	return func() (*sitepaths.Paths, error) {
-		c.mu.Lock()
-		po := c.paths[key]
-		if po == nil {
-			po = &pathsOnce{}
-			c.paths[key] = po
+		v, err := m.o.Cache.get(key, func() (any, error) { return sitepaths.Compute(s) })
+		if err != nil {
+			return nil, err
 		}
-		c.mu.Unlock()
-		po.once.Do(func() { po.p, po.err = compute() })
-		return po.p, po.err
+		return v.(*sitepaths.Paths), nil
 	}
 }
 
@@ -424,12 +438,18 @@ func (m *sim) event(t int, ev Event) error {
 // rebuild recomputes the snapshot from the base and the changes in force.
 func (m *sim) rebuild(ev Event) error {
 	s := m.base
-	for _, a := range m.applied {
-		res, err := change.Apply(s, a.cs)
+	for i, a := range m.applied {
+		next, err := m.o.Cache.apply(m.stateKey(i), func() (*twin.Snapshot, error) {
+			res, err := change.Apply(s, a.cs)
+			if err != nil {
+				return nil, err
+			}
+			return res.After, nil
+		})
 		if err != nil {
 			return fmt.Errorf("%s: event %q: applying %q: %w", ev.Pos, ev.Name, a.name, err)
 		}
-		s = res.After
+		s = next
 	}
 	w, err := build(s, m.tick, m.paths(s))
 	if err != nil {
@@ -437,6 +457,16 @@ func (m *sim) rebuild(ev Event) error {
 	}
 	m.install(w)
 	return nil
+}
+
+// stateKey names the twin state after the first n+1 changes in force
+// (n = -1: the base), for the cache.
+func (m *sim) stateKey(n int) string {
+	key := fmt.Sprintf("%p", m.base)
+	for _, a := range m.applied[:n+1] {
+		key += fmt.Sprintf("/%p", a.cs)
+	}
+	return key
 }
 
 // demandFactor is the multiplier on demand d at tick t.

@@ -23,7 +23,9 @@ type SweepCase struct {
 	Failed string         `json:"failed"` // the zone or site that fails
 	At     units.Duration `json:"at"`     // when it fails
 	// Entries is how each entry point fared; Baseline the same for the
-	// failure without the change (nil when the sweep has no baseline).
+	// failure without the change, run only when the case misses an SLO or
+	// has a critical finding (nil otherwise, and when the sweep has no
+	// baseline).
 	Entries  []EntryOutcome `json:"entries"`
 	Baseline []EntryOutcome `json:"baseline,omitempty"`
 	// Findings judge the run against its baseline, as Findings does.
@@ -154,22 +156,40 @@ func sweepCase(s *twin.Snapshot, o Options, base *Options, kind, name string, at
 		sort.SliceStable(o.Events, func(i, j int) bool { return o.Events[i].At < o.Events[j].At })
 		return o
 	}
-	var b *Result
-	if base != nil {
-		ob := withFailure(*base)
-		if b, err = Run(s, ob); err != nil {
-			return c, fmt.Errorf("failing %s %s without the change: %w", kind, name, err)
-		}
-		c.Baseline = Outcomes(s, b, ob)
-	}
 	ow := withFailure(o)
 	r, err := Run(s, ow)
 	if err != nil {
 		return c, fmt.Errorf("failing %s %s: %w", kind, name, err)
 	}
-	c.Findings = Findings(s, r, b, ow)
+	c.Findings = Findings(s, r, nil, ow)
 	c.Entries = outcomes(r, c.Findings)
+	// The same failure without the change is only run when there is
+	// something to compare: a missed SLO or a critical finding.
+	if base == nil || !needsBaseline(c) {
+		return c, nil
+	}
+	ob := withFailure(*base)
+	b, err := Run(s, ob)
+	if err != nil {
+		return c, fmt.Errorf("failing %s %s without the change: %w", kind, name, err)
+	}
+	c.Baseline = Outcomes(s, b, ob)
+	c.Findings = Findings(s, r, b, ow)
 	return c, nil
+}
+
+func needsBaseline(c SweepCase) bool {
+	for _, e := range c.Entries {
+		if e.Violates {
+			return true
+		}
+	}
+	for _, f := range c.Findings {
+		if f.Severity == finding.Critical {
+			return true
+		}
+	}
+	return false
 }
 
 // Outcomes sums up run r of snapshot s with options o per entry point.
