@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/preflight-sh/preflight/bdd"
+	"github.com/preflight-sh/preflight/capacity"
 	"github.com/preflight-sh/preflight/dataplane"
 	"github.com/preflight-sh/preflight/finding"
 	"github.com/preflight-sh/preflight/fwd"
@@ -460,8 +461,10 @@ func changeFinding(s *twin.Snapshot, space *hdr.Space, g *group) finding.Finding
 	return f
 }
 
-// affectedDemand sums the peak demand whose DNS answers point at anycast
-// prefixes that the traffic set reaches, and names those demands.
+// affectedDemand sums the peak client demand the traffic set carries, and
+// names the demands: demand whose DNS answers point at anycast prefixes the
+// set reaches, and demand that load balancers send to instances in a zone
+// whose data-centre prefixes the set reaches.
 func affectedDemand(s *twin.Snapshot, space *hdr.Space, set bdd.Node) (float64, []string) {
 	M := space.M
 	hit := map[string]bool{}
@@ -471,6 +474,19 @@ func affectedDemand(s *twin.Snapshot, space *hdr.Space, set bdd.Node) (float64, 
 			hit[ap.Name] = true
 		}
 	}
+	zones := map[string]bool{} // zones whose data-centre prefixes the set reaches
+	for _, d := range twin.Typed[twin.Device](s) {
+		site := twin.Lookup[twin.Site](s, d.Site)
+		if site == nil || site.Type != "datacenter" || site.Zone == "" || d.BGP == nil || zones[site.Zone] {
+			continue
+		}
+		for _, pfx := range d.BGP.Originate {
+			if p, err := space.DstPrefix(pfx); err == nil && !M.And(p, set).IsFalse() {
+				zones[site.Zone] = true
+				break
+			}
+		}
+	}
 	total := 0.0
 	var names []string
 	for _, d := range twin.Typed[twin.Demand](s) {
@@ -478,17 +494,48 @@ func affectedDemand(s *twin.Snapshot, space *hdr.Space, set bdd.Node) (float64, 
 		if rec == nil {
 			continue
 		}
-		for _, a := range rec.Answers {
-			if a.Anycast != "" && hit[a.Anycast] {
-				for _, o := range d.Origins {
-					total += float64(o.Peak) * d.PeakFactor()
+		rps := 0.0
+		for _, o := range d.Origins {
+			peak := float64(o.Peak) * d.PeakFactor()
+			for _, a := range capacity.Resolve(s, rec, o.Region) {
+				switch {
+				case a.Answer.Anycast != "" && hit[a.Answer.Anycast]:
+					rps += peak * a.Share
+				case a.Answer.LoadBalancer != "":
+					rps += peak * a.Share * zoneShare(s, a.Answer.LoadBalancer, zones)
 				}
-				names = append(names, d.Name)
-				break
 			}
+		}
+		if rps > 0 {
+			total += rps
+			names = append(names, d.Name)
 		}
 	}
 	return total, names
+}
+
+// zoneShare is the share of a load balancer's traffic that its targets
+// serve from instances in the given zones.
+func zoneShare(s *twin.Snapshot, lb string, zones map[string]bool) float64 {
+	b := twin.Lookup[twin.LoadBalancer](s, lb)
+	if b == nil || len(zones) == 0 {
+		return 0
+	}
+	share := 0.0
+	byService := s.InstancesOf()
+	for _, t := range capacity.Targets(s, b) {
+		if !t.Healthy || t.Capacity == 0 {
+			continue
+		}
+		in := 0.0
+		for _, i := range byService[t.Target.Service] {
+			if zones[i.Zone] && (t.Target.Zone == "" || i.Zone == t.Target.Zone) && (t.Target.Region == "" || s.RegionOfZone(i.Zone) == t.Target.Region) {
+				in += float64(s.ServingCapacity(i))
+			}
+		}
+		share += t.Share * in / t.Capacity
+	}
+	return share
 }
 
 func first(l []string, n int) []string {

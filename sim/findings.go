@@ -48,9 +48,13 @@ func Findings(s *twin.Snapshot, r, baseline *Result, o Options) []finding.Findin
 		}
 		worst, at := e.worstMinute(r)
 		if avail < target {
+			// Missed without the change too, and not by a tenth of the
+			// error budget less: the change is not what breaks it.
 			sev := finding.Critical
-			if b := base[e.Name]; b != nil && b.TotalAttempts > 0 && b.TotalSucceeded/b.TotalAttempts < target {
-				sev = finding.Warning
+			if b := base[e.Name]; b != nil && b.TotalAttempts > 0 {
+				if ba := b.TotalSucceeded / b.TotalAttempts; ba < target && avail > ba-(1-target)/10 {
+					sev = finding.Warning
+				}
 			}
 			what := "its SLO"
 			if !declared {

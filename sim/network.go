@@ -80,7 +80,7 @@ func (n *network) siteOf(name string) int {
 // pair is the index of traffic from site i to site j (indices from site),
 // or -1 when either is not a site of the network.
 func (n *network) pair(i, j int) int {
-	if i < 0 || j < 0 {
+	if n == nil || i < 0 || j < 0 {
 		return -1
 	}
 	return i*len(n.sites) + j
@@ -161,18 +161,17 @@ func (n *network) settle() bool {
 	lossOf(n.devices)
 	changed := false
 	for k, t := range n.traffic {
-		p := 1.0
+		r := n.route(k)
+		lost := 0.0
 		if t > 0 {
-			r := n.route(k)
-			lost := 0.0
 			for _, s := range r.links {
 				lost += s.frac * n.links[s.idx].loss
 			}
 			for _, s := range r.devices {
 				lost = max(lost, s.frac*n.devices[s.idx].loss)
 			}
-			p = r.delivered * max(0, 1-lost)
 		}
+		p := r.delivered * max(0, 1-lost)
 		if p != n.pass[k] {
 			changed = true
 			n.pass[k] = p

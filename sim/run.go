@@ -341,7 +341,6 @@ type checker struct {
 	spec            checkSpec
 	every, phase    uint64
 	subject, detail string
-	gone            bool // its target has no instance left in the snapshot
 }
 
 func (m *sim) checker(key string, healthy bool, spec checkSpec, subject, detail string) *checker {

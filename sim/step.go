@@ -37,7 +37,8 @@ func (m *sim) step(t int) {
 		case e.service >= 0:
 			es.w = m.spread(e.service, e.region, es.w[:0], t)
 			for _, s := range es.w {
-				m.pools[s.idx].arrivals += es.attempts * s.frac
+				// Traffic the network drops never arrives.
+				m.pools[s.idx].arrivals += es.attempts * s.frac * w.net.delivered(w.net.pair(e.siteIdx, w.pools[s.idx].siteIdx))
 			}
 		}
 	}
@@ -45,7 +46,7 @@ func (m *sim) step(t int) {
 		m.balance(bi, t)
 		accepted := m.lbOffered[bi] * m.lbAccept[bi]
 		for _, s := range m.lbW[bi] {
-			m.pools[s.idx].arrivals += accepted * s.frac
+			m.pools[s.idx].arrivals += accepted * s.frac * w.net.delivered(w.net.pair(w.lbs[bi].siteIdx, w.pools[s.idx].siteIdx))
 		}
 	}
 	// Callers before the services they call: queues, then calls out.
@@ -61,7 +62,7 @@ func (m *sim) step(t int) {
 				ps.depW[d] = m.spread(dp.target, w.pools[pi].region, ps.depW[d][:0], t)
 				tb := w.services[dp.target].bytes
 				for _, s := range ps.depW[d] {
-					m.pools[s.idx].arrivals += total * s.frac
+					m.pools[s.idx].arrivals += total * s.frac * w.net.delivered(w.net.pair(w.pools[pi].siteIdx, w.pools[s.idx].siteIdx))
 					if w.net != nil {
 						w.net.add(w.net.pair(w.pools[pi].siteIdx, w.pools[s.idx].siteIdx), total*s.frac, tb)
 					}
@@ -444,54 +445,59 @@ func (m *sim) spread(si, region int, out []share, t int) []share {
 func (m *sim) probe(t int) {
 	w := m.w
 	m.unsettled = false
-	run := func(c *checker, pass bool) {
+	run := func(c *checker, pass bool, why string) {
 		if (uint64(t)+c.phase)%c.every != 0 {
 			m.unsettled = m.unsettled || pass != c.lastPass
 			return
 		}
 		if c.observe(pass, c.spec) {
 			m.unsettled = true // routing changes next tick
-			m.rec.log(t, healthWord(c.healthy, c.gone), c.subject, c.detail)
+			if c.healthy {
+				why = "healthy"
+			}
+			m.rec.log(t, why, c.subject, c.detail)
 		}
 	}
-	pass := func(pi int, c checkSpec) bool {
-		ps := m.pools[pi]
-		if ps.capacity <= 0 || ps.backlog+ps.mean >= c.timeout {
-			return false
+	// check probes pool pi from site from (an index in the network); when
+	// it fails, why says how: out of service (no capacity), unreachable
+	// (the network drops the probe) or unhealthy (overloaded).
+	check := func(pi, from int, c checkSpec) (bool, string) {
+		p, ps := w.pools[pi], m.pools[pi]
+		switch {
+		case ps.capacity <= 0:
+			return false, "out of service"
+		case w.net.delivered(w.net.pair(from, p.siteIdx)) < 0.5:
+			return false, "unreachable"
+		case ps.backlog+ps.mean >= c.timeout || (ps.arrivals > 0 && ps.rejected/ps.arrivals >= 0.5):
+			return false, "unhealthy"
 		}
-		return ps.arrivals == 0 || ps.rejected/ps.arrivals < 0.5
+		return true, ""
 	}
 	for bi, b := range w.lbs {
 		for _, g := range b.groups {
 			for _, pi := range g.pools {
-				m.lbHC[bi][pi].gone = w.pools[pi].base+m.pools[pi].extra <= 0
-				run(m.lbHC[bi][pi], pass(pi, b.hc))
+				// The checks cross the network from the balancer (a global
+				// one checks from each target's region).
+				from := b.siteIdx
+				if from < 0 {
+					from = w.regionSite[w.pools[pi].region]
+				}
+				ok, why := check(pi, from, b.hc)
+				run(m.lbHC[bi][pi], ok, why)
 			}
 		}
 	}
 	for pi, c := range m.meshHC {
-		c.gone = w.pools[pi].base+m.pools[pi].extra <= 0
-		run(c, pass(pi, w.mesh))
+		ok, why := check(pi, w.regionSite[w.pools[pi].region], w.mesh)
+		run(c, ok, why)
 	}
 	for i, e := range w.entries {
 		for a, c := range m.dnsHC[i] {
 			if c != nil {
-				run(c, m.answerProbe(e.record.Answers[a]))
+				run(c, m.answerProbe(e.record.Answers[a]), "unhealthy")
 			}
 		}
 	}
-}
-
-// healthWord names a flip of a health check; a target taken out by the
-// change itself (no capacity left) is out of service, not a failure.
-func healthWord(up, gone bool) string {
-	switch {
-	case up:
-		return "healthy"
-	case gone:
-		return "out of service"
-	}
-	return "unhealthy"
 }
 
 // crashes crashes pools overloaded for longer than their service survives.

@@ -40,6 +40,9 @@ type world struct {
 	net      *network
 	lbByName map[string]int
 	mesh     checkSpec // how service discovery checks instances
+	// regionSite is, per region, the index in the network of the site
+	// its clients' traffic enters at (-1 when not modelled).
+	regionSite []int
 }
 
 type service struct {
@@ -87,6 +90,8 @@ type balancer struct {
 	panic     float64
 	hc        checkSpec
 	groups    []group
+	site      string // where it runs: its region's entry site
+	siteIdx   int    // its index in the network, or -1
 }
 
 // group is one target of a load balancer: the pools it spreads over.
@@ -210,7 +215,7 @@ func build(s *twin.Snapshot, tick float64, paths func() (*sitepaths.Paths, error
 		}
 	}
 	for _, spec := range twin.Typed[twin.LoadBalancer](s) {
-		b := &balancer{name: spec.Name, spec: spec, capacity: float64(spec.Capacity), crossZone: spec.CrossZone, panic: float64(spec.PanicThreshold), hc: newCheck(spec.HealthCheck)}
+		b := &balancer{name: spec.Name, spec: spec, capacity: float64(spec.Capacity), crossZone: spec.CrossZone, panic: float64(spec.PanicThreshold), hc: newCheck(spec.HealthCheck), site: regionSite[spec.Region]}
 		for _, t := range spec.Targets {
 			g := group{name: t.Name, weight: float64(t.EffectiveWeight())}
 			if si, ok := svcIdx[t.Service]; ok {
@@ -263,6 +268,12 @@ func build(s *twin.Snapshot, tick float64, paths func() (*sitepaths.Paths, error
 	}
 	for _, e := range w.entries {
 		e.siteIdx = w.net.siteOf(e.site)
+	}
+	for _, b := range w.lbs {
+		b.siteIdx = w.net.siteOf(b.site)
+	}
+	for _, r := range w.regions {
+		w.regionSite = append(w.regionSite, w.net.siteOf(regionSite[r]))
 	}
 	return w, nil
 }
