@@ -73,3 +73,23 @@ func TestNoNetworkChange(t *testing.T) {
 		t.Errorf("findings for a change that leaves the network alone: %v", ids(fs, finding.Info))
 	}
 }
+
+func TestRankedByDemandBehindLoadBalancers(t *testing.T) {
+	// The spine of iad-dc1 carries the data-centre prefixes of zone
+	// use1-az1, where load balancers send part of both demands.
+	fs := analyze(t, "shutdown device spine.iad-dc1")
+	found := false
+	for _, f := range fs {
+		if f.Category != "reachability" || f.Weight == 0 {
+			continue
+		}
+		found = true
+		text := strings.Join(f.Evidence.Lines, "\n")
+		if !strings.Contains(text, "carries client demand: api-clients, web-users") {
+			t.Errorf("%s: weight %g, evidence %s", f.ID, f.Weight, text)
+		}
+	}
+	if !found {
+		t.Fatalf("no finding carries demand: %v", fs)
+	}
+}
