@@ -28,10 +28,31 @@ func (s *Snapshot) NominalCapacity(in *Instance) units.Rate {
 	return 0
 }
 
-// Serving reports whether an instance takes traffic: it is up and so is
-// its zone.
+// Serving reports whether an instance takes traffic: it is up, so is its
+// zone, and so is at least one data-centre site of the zone (when the twin
+// places the zone in data centres at all).
 func (s *Snapshot) Serving(in *Instance) bool {
-	return in.State.Up() && s.ZoneUp(in.Zone)
+	return in.State.Up() && s.ZoneUp(in.Zone) && s.zoneHoused(in.Zone)
+}
+
+// zoneHoused reports whether a zone has a data-centre site that is up, or
+// no data-centre site in the twin.
+func (s *Snapshot) zoneHoused(zone string) bool {
+	s.dcOnce.Do(func() {
+		s.dcs = map[string][]*Site{}
+		for _, st := range Typed[Site](s) {
+			if st.Type == "datacenter" && st.Zone != "" {
+				s.dcs[st.Zone] = append(s.dcs[st.Zone], st)
+			}
+		}
+	})
+	sites := s.dcs[zone]
+	for _, st := range sites {
+		if st.State.Up() {
+			return true
+		}
+	}
+	return len(sites) == 0
 }
 
 // ServingCapacity is an instance's capacity if it is serving, else zero.

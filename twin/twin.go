@@ -126,6 +126,8 @@ type Snapshot struct {
 
 	instOnce sync.Once
 	inst     map[string][]*Instance // instances by service, built on first use
+	dcOnce   sync.Once
+	dcs      map[string][]*Site // data-centre sites by zone, built on first use
 }
 
 // NewSnapshot builds a snapshot from objects. Later objects with the same
