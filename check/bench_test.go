@@ -21,7 +21,7 @@ func BenchmarkCheckShop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := check.Run("shop", s, cs); err != nil {
+		if _, err := check.Run("shop", s, cs, check.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,11 +7,16 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/preflight-sh/preflight/capacity"
 	"github.com/preflight-sh/preflight/change"
 	"github.com/preflight-sh/preflight/finding"
 	"github.com/preflight-sh/preflight/netdiff"
+	"github.com/preflight-sh/preflight/policy"
+	"github.com/preflight-sh/preflight/risk"
+	"github.com/preflight-sh/preflight/rollback"
+	"github.com/preflight-sh/preflight/sim"
 	"github.com/preflight-sh/preflight/twin"
 	"github.com/preflight-sh/preflight/verdict"
 )
@@ -31,7 +36,20 @@ type Report struct {
 	Analyses    []Analysis         `json:"analyses,omitempty"`
 	Findings    []finding.Finding  `json:"findings"`
 	Verdict     *verdict.Verdict   `json:"verdict,omitempty"`
-	Operations  []change.Operation `json:"operations"`
+	// Risk scores the change and says what approvals it needs.
+	Risk *risk.Assessment `json:"risk,omitempty"`
+	// Policies is what each of the twin's policies decided.
+	Policies []policy.Outcome `json:"policies,omitempty"`
+	// Rollback is how to undo the change, verified on the twin.
+	Rollback   *rollback.Plan     `json:"rollback,omitempty"`
+	Operations []change.Operation `json:"operations"`
+}
+
+// Options are the inputs of a check beyond the twin and the change.
+type Options struct {
+	// Overrides are approvers' decisions to let the change through
+	// soft-mandatory policies.
+	Overrides []policy.Override
 }
 
 // ChangeSummary is the change's metadata.
@@ -73,7 +91,7 @@ func Plan(twinName string, s *twin.Snapshot, cs *change.ChangeSet) (*Report, err
 
 // Run applies the change, runs every analysis on before and after, and
 // decides.
-func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet) (*Report, error) {
+func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet, o Options) (*Report, error) {
 	r, err := Plan(twinName, s, cs)
 	if err != nil {
 		return nil, err
@@ -116,9 +134,41 @@ func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet) (*Report, erro
 	}
 	r.Analyses = append(r.Analyses, net, simA)
 	r.Findings = append(append(r.Findings, netFs...), simFs...)
+
+	plan, rbFs, err := rollback.Build(r.BlastRadius)
+	if err != nil {
+		return nil, err
+	}
+	r.Rollback = plan
+	r.Analyses = append(r.Analyses, Analysis{Name: "rollback", Ran: true, Findings: len(rbFs)})
+	r.Findings = append(r.Findings, rbFs...)
+
+	pol := Analysis{Name: "policies"}
+	if len(s.List("Policy")) == 0 && len(o.Overrides) == 0 {
+		pol.Why = "the twin declares no policy"
+	} else {
+		before := len(r.Findings)
+		r.Findings, r.Policies, err = policy.Evaluate(r.BlastRadius, r.Findings, o.Overrides)
+		if err != nil {
+			return nil, err
+		}
+		pol.Ran, pol.Findings = true, len(r.Findings)-before
+	}
+	r.Analyses = append(r.Analyses, pol)
+
 	finding.Sort(r.Findings)
 	v := verdict.Decide(r.Findings)
 	r.Verdict = &v
+	peak := -1
+	if len(s.List("Demand")) > 0 {
+		peak = int(sim.PeakHour(s) / time.Hour)
+	}
+	at, err := cs.Hour()
+	if err != nil {
+		return nil, err
+	}
+	a := risk.Assess(risk.Inputs{Result: r.BlastRadius, Findings: r.Findings, Policies: r.Policies, Rollback: plan, Simulated: simA.Ran, PeakHour: peak, At: at})
+	r.Risk = &a
 	return r, nil
 }
 

@@ -259,3 +259,21 @@ func TestReportFormats(t *testing.T) {
 		t.Errorf("--format xml: exit %d\n%s", code, stderr)
 	}
 }
+
+func TestOverrides(t *testing.T) {
+	change := "--change=../examples/shop/changes/04-remove-billing-hosts-typo.yaml"
+	for _, c := range []struct {
+		override string
+		code     int
+		want     string
+	}{
+		{"capacity-floors", 2, "write POLICY=APPROVER:REASON"},
+		{"capacity-floors=alice", 2, "write POLICY=APPROVER:REASON"},
+		{"no-such-policy=alice:because", 2, "no such policy"},
+	} {
+		code, _, stderr := run("check", "../examples/shop", change, "--override", c.override)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("--override %q: exit %d, stderr %q; want exit %d mentioning %q", c.override, code, stderr, c.code, c.want)
+		}
+	}
+}

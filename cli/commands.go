@@ -9,6 +9,7 @@ import (
 
 	"github.com/preflight-sh/preflight/change"
 	"github.com/preflight-sh/preflight/check"
+	"github.com/preflight-sh/preflight/policy"
 	"github.com/preflight-sh/preflight/report"
 	"github.com/preflight-sh/preflight/twin"
 )
@@ -157,6 +158,7 @@ func planCmd(e *env) *cobra.Command {
 
 func checkCmd(e *env) *cobra.Command {
 	c := changeFlags{formats: reportFormats}
+	var overrides []string
 	cmd := &cobra.Command{
 		Use:   "check TWIN (--change FILE | --command \"...\")",
 		Short: "Apply a change to the twin, run the analyses before and after, and decide",
@@ -166,7 +168,17 @@ Exit codes: 0 safe (pass or warn), 1 blocked or undecided, 2 bad input or
 usage, 3 internal error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := runPipeline(e, &c, args[0], check.Run)
+			var o check.Options
+			for _, text := range overrides {
+				ov, err := parseOverride(text)
+				if err != nil {
+					return badInput(err)
+				}
+				o.Overrides = append(o.Overrides, ov)
+			}
+			r, err := runPipeline(e, &c, args[0], func(name string, s *twin.Snapshot, cs *change.ChangeSet) (*check.Report, error) {
+				return check.Run(name, s, cs, o)
+			})
 			if err != nil {
 				return err
 			}
@@ -177,7 +189,19 @@ usage, 3 internal error.`,
 		},
 	}
 	c.add(cmd)
+	cmd.Flags().StringArrayVar(&overrides, "override", nil, `let the change through a soft-mandatory policy: "POLICY=APPROVER:REASON" (repeatable)`)
 	return cmd
+}
+
+// parseOverride reads "POLICY=APPROVER:REASON".
+func parseOverride(text string) (policy.Override, error) {
+	name, rest, ok1 := strings.Cut(text, "=")
+	approver, reason, ok2 := strings.Cut(rest, ":")
+	name, approver, reason = strings.TrimSpace(name), strings.TrimSpace(approver), strings.TrimSpace(reason)
+	if !ok1 || !ok2 || name == "" || approver == "" || reason == "" {
+		return policy.Override{}, fmt.Errorf("preflight: --override %q: write POLICY=APPROVER:REASON, e.g. --override capacity-floors=alice:replacing failed hardware", text)
+	}
+	return policy.Override{Policy: name, Approver: approver, Reason: reason}, nil
 }
 
 func diffCmd(e *env) *cobra.Command {

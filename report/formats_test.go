@@ -44,7 +44,7 @@ func shopReport(t *testing.T, name string) *check.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := check.Run("examples/shop", s, cs)
+	r, err := check.Run("examples/shop", s, cs, check.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,25 @@ func mdHead(b *strings.Builder, r *check.Report) {
 	if r.BlastRadius != nil {
 		fmt.Fprintf(b, "- blast radius: %s\n", blastLine(r.BlastRadius))
 	}
+	if r.Risk != nil {
+		fmt.Fprintf(b, "- risk: **%d/100** (%s) — %s\n", r.Risk.Score, r.Risk.Tier, mdText(approvalsLine(r.Risk.Approvals)))
+	}
+	if p := r.Rollback; p != nil && (len(p.Irreversible) > 0 || !p.Verified) {
+		what := "not verified: " + p.Why
+		if p.Verified {
+			what = "cannot be fully undone: " + strings.Join(p.Irreversible, "; ")
+		}
+		fmt.Fprintf(b, "- rollback: %s\n", mdText(clip(what, mdClip)))
+	}
+	for _, p := range r.Policies {
+		if p.Violated && !p.Shadow {
+			state := "violated"
+			if p.Overridden != nil {
+				state = "overridden by " + p.Overridden.Approver + ": " + p.Overridden.Reason
+			}
+			fmt.Fprintf(b, "- policy %s (%s): %s\n", mdCode(p.Policy, false), p.Enforcement, mdText(clip(state, mdClip)))
+		}
+	}
 	if len(r.Findings) == 0 {
 		b.WriteString("\n### Findings: none\n")
 		return

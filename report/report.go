@@ -12,6 +12,7 @@ import (
 	"github.com/preflight-sh/preflight/change"
 	"github.com/preflight-sh/preflight/check"
 	"github.com/preflight-sh/preflight/finding"
+	"github.com/preflight-sh/preflight/risk"
 	"github.com/preflight-sh/preflight/units"
 	"github.com/preflight-sh/preflight/verdict"
 )
@@ -83,7 +84,11 @@ func Text(w io.Writer, r *check.Report, st Style) error {
 	if r.Verdict != nil {
 		Verdict(&b, *r.Verdict, st)
 	}
+	if r.Risk != nil {
+		fmt.Fprintf(&b, "Risk: %d/100 (%s) — %s\n", r.Risk.Score, r.Risk.Tier, approvalsLine(r.Risk.Approvals))
+	}
 	writeFindings(&b, r.Findings, st)
+	writeRisk(&b, r)
 	writeOperations(&b, r.Operations)
 	writeBlastRadius(&b, r.BlastRadius, st)
 	if len(r.Analyses) > 0 {
@@ -101,6 +106,54 @@ func Text(w io.Writer, r *check.Report, st Style) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// approvalsLine says what approvals a change needs, in one line.
+func approvalsLine(a risk.Approvals) string {
+	switch {
+	case a.Required == 0:
+		return "no approval needed"
+	case len(a.Groups) == 0:
+		return fmt.Sprintf("needs %d approval(s)", a.Required)
+	}
+	return fmt.Sprintf("needs %d approval(s), including one from each of: %s", a.Required, strings.Join(a.Groups, ", "))
+}
+
+// writeRisk writes the factors of the risk score, what the policies
+// decided and the rollback plan.
+func writeRisk(b *strings.Builder, r *check.Report) {
+	if r.Risk != nil {
+		fmt.Fprintf(b, "\nRisk %d/100 (%s)\n", r.Risk.Score, r.Risk.Tier)
+		for _, f := range r.Risk.Factors {
+			fmt.Fprintf(b, "  %-18s %2d/%-2d  %s\n", f.Name, f.Points, f.Max, f.Why)
+		}
+		fmt.Fprintf(b, "  approvals: %s\n", r.Risk.Approvals.Why)
+	}
+	if len(r.Policies) > 0 {
+		fmt.Fprintf(b, "\nPolicies (%d)\n", len(r.Policies))
+		for _, p := range r.Policies {
+			state := "holds"
+			switch {
+			case p.Violated && p.Shadow:
+				state = "shadow: would have been violated"
+			case p.Violated && p.Overridden != nil:
+				state = fmt.Sprintf("violated, overridden by %s: %s", p.Overridden.Approver, p.Overridden.Reason)
+			case p.Violated:
+				state = "violated"
+			}
+			fmt.Fprintf(b, "  %-24s %-15s %s  %s\n", p.Policy, p.Enforcement, state, p.Pos)
+		}
+	}
+	if p := r.Rollback; p != nil {
+		state := fmt.Sprintf("verified: %d operation(s) restore every touched object", len(p.Change.Operations))
+		if !p.Verified {
+			state = "not verified: " + p.Why
+		}
+		fmt.Fprintf(b, "\nRollback: %s\n", state)
+		for _, line := range p.Irreversible {
+			fmt.Fprintf(b, "  cannot be undone: %s\n", line)
+		}
+	}
 }
 
 // Findings writes findings with their evidence as Text does, for commands

@@ -11,6 +11,7 @@ import (
 
 	"github.com/preflight-sh/preflight/check"
 	"github.com/preflight-sh/preflight/finding"
+	"github.com/preflight-sh/preflight/risk"
 	"github.com/preflight-sh/preflight/twin"
 	"github.com/preflight-sh/preflight/verdict"
 )
@@ -107,6 +108,7 @@ type sarifRunProps struct {
 	Twin       string              `json:"twin"`
 	Change     check.ChangeSummary `json:"change"`
 	Verdict    *verdict.Verdict    `json:"verdict,omitempty"`
+	Risk       *risk.Assessment    `json:"risk,omitempty"`
 	Touched    int                 `json:"objectsTouched"`
 }
 
@@ -227,7 +229,7 @@ func sarif(r *check.Report, wd string) sarifLog {
 		}
 		results = append(results, res)
 	}
-	props := sarifRunProps{APIVersion: r.APIVersion, Kind: r.Kind, Twin: r.Twin, Change: r.Change, Verdict: r.Verdict}
+	props := sarifRunProps{APIVersion: r.APIVersion, Kind: r.Kind, Twin: r.Twin, Change: r.Change, Verdict: r.Verdict, Risk: r.Risk}
 	if r.BlastRadius != nil {
 		props.Touched = len(r.BlastRadius.Touched)
 	}

@@ -106,7 +106,7 @@ func approvals(in Inputs, tier string, n int, owners bool) Approvals {
 	}
 	if owners {
 		for _, o := range affectedOwners(in.Result) {
-			ap.Groups = append(ap.Groups, "owners of "+o)
+			ap.Groups = append(ap.Groups, o)
 		}
 		if len(ap.Groups) > 0 {
 			why = append(why, "including an owner of each affected service")
@@ -124,17 +124,17 @@ func approvals(in Inputs, tier string, n int, owners bool) Approvals {
 	return ap
 }
 
-// affectedOwners are the owner teams of the services whose capacity the
-// change affects, or of services it touches directly.
+// affectedOwners are the owner teams ("team NAME") of the services whose
+// capacity the change affects, or of services it touches directly.
 func affectedOwners(res *change.Result) []string {
 	seen := map[string]bool{}
 	add := func(name string) {
 		if svc := twin.Lookup[twin.Service](res.Before, name); svc != nil {
 			for _, o := range svc.Owners {
-				seen[o] = true
+				seen["team "+o] = true
 			}
 			if len(svc.Owners) == 0 {
-				seen["service "+name+" (no owners declared)"] = true
+				seen["an owner of "+name+" (none declared)"] = true
 			}
 		}
 	}

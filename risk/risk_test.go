@@ -67,7 +67,7 @@ func TestRiskGrowsWithWhatIsAtStake(t *testing.T) {
 	if big.Score <= small.Score || big.Tier != "critical" {
 		t.Fatalf("removing all of billing at peak: %d (%s), one instance off-peak: %d", big.Score, big.Tier, small.Score)
 	}
-	if big.Approvals.Required != 2 || len(big.Approvals.Groups) == 0 || !strings.Contains(strings.Join(big.Approvals.Groups, ","), "owners of") {
+	if big.Approvals.Required != 2 || len(big.Approvals.Groups) == 0 || !strings.Contains(strings.Join(big.Approvals.Groups, ","), "team ") {
 		t.Errorf("approvals %+v", big.Approvals)
 	}
 	if f := factor(big, "timing"); f.Points != 10 {
