@@ -28,14 +28,14 @@ const APIVersion = "preflight/v1"
 // Report is the result of plan or check, the one data model every output
 // format renders.
 type Report struct {
-	APIVersion  string             `json:"apiVersion"`
-	Kind        string             `json:"kind"`
-	Twin        string             `json:"twin"`
-	Change      ChangeSummary      `json:"change"`
-	BlastRadius *change.Result     `json:"blastRadius"`
-	Analyses    []Analysis         `json:"analyses,omitempty"`
-	Findings    []finding.Finding  `json:"findings"`
-	Verdict     *verdict.Verdict   `json:"verdict,omitempty"`
+	APIVersion  string            `json:"apiVersion"`
+	Kind        string            `json:"kind"`
+	Twin        string            `json:"twin"`
+	Change      ChangeSummary     `json:"change"`
+	BlastRadius *change.Result    `json:"blastRadius"`
+	Analyses    []Analysis        `json:"analyses,omitempty"`
+	Findings    []finding.Finding `json:"findings"`
+	Verdict     *verdict.Verdict  `json:"verdict,omitempty"`
 	// Risk scores the change and says what approvals it needs.
 	Risk *risk.Assessment `json:"risk,omitempty"`
 	// Policies is what each of the twin's policies decided.
