@@ -113,6 +113,7 @@ func Findings(s *twin.Snapshot, r, baseline *Result, o Options) []finding.Findin
 			Weight: p.Peak,
 		})
 	}
+	out = append(out, congestion(r, baseline, obj)...)
 	if c, trigger := cascade(r); len(c) > 0 {
 		sev := finding.Critical
 		if baseline != nil {
@@ -129,6 +130,53 @@ func Findings(s *twin.Snapshot, r, baseline *Result, o Options) []finding.Findin
 	}
 	out = append(out, metastable(r, o)...)
 	finding.Sort(out)
+	return out
+}
+
+// congestion reports links and devices offered more traffic than their
+// capacity: the excess is dropped from every flow across them. Congestion
+// the baseline shows as well is a warning.
+func congestion(r, baseline *Result, obj func(kind, name string) []finding.Object) []finding.Finding {
+	before := map[string]bool{}
+	if baseline != nil {
+		for _, c := range baseline.Components {
+			if c.Peak > 1 {
+				before[c.Kind+"/"+c.Name] = true
+			}
+		}
+	}
+	var out []finding.Finding
+	step := r.Step.Std()
+	for _, c := range r.Components {
+		if (c.Kind != "link" && c.Kind != "device") || c.Peak <= 1 {
+			continue
+		}
+		over, first := 0, -1
+		for k, u := range c.Utilisation {
+			if u > 1 {
+				over++
+				if first < 0 {
+					first = k
+				}
+			}
+		}
+		sev := finding.Critical
+		if before[c.Kind+"/"+c.Name] {
+			sev = finding.Warning
+		}
+		kind := map[string]string{"link": "Link", "device": "Device"}[c.Kind]
+		dur := units.Duration(time.Duration(over) * step)
+		out = append(out, finding.Finding{
+			ID: "simulation.congestion." + c.Kind + "/" + c.Name, Category: "simulation", Severity: sev,
+			Message: fmt.Sprintf("%s %s is offered %.0f%% of its capacity from %v, for %v: it drops the excess of every flow across it", c.Kind, c.Name, c.Peak*100, units.Duration(time.Duration(first)*step), dur),
+			Objects: obj(kind, c.Name),
+			Evidence: finding.Evidence{
+				Figures: []finding.Figure{{Name: "peak utilisation", Value: c.Peak * 100, Unit: "%"}, {Name: "congested", Value: time.Duration(dur).Seconds(), Unit: "s"}},
+				Lines:   []string{fmt.Sprintf("traffic of the services that set bytesPerRequest, along the forwarding paths between sites (ECMP split); %.0f%% of what crosses it is dropped at the peak", (1-1/c.Peak)*100)},
+			},
+			Weight: c.Peak,
+		})
+	}
 	return out
 }
 

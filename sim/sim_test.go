@@ -386,3 +386,81 @@ func ids(fs []finding.Finding) []string {
 	}
 	return out
 }
+
+func TestCongestedLinkDropsTraffic(t *testing.T) {
+	// Clients enter at the point of presence; the only link to the data
+	// centre carries 1Gbps, and 200 requests/s of 1MiB need 1.68Gbps.
+	net := `---
+kind: Site
+name: pop
+type: pop
+region: r1
+---
+kind: Site
+name: dc1
+type: datacenter
+region: r1
+zone: z1
+---
+kind: Site
+name: dc2
+type: datacenter
+region: r1
+zone: z2
+---
+kind: Device
+name: edge
+site: pop
+interfaces:
+  - {name: e1, addresses: [10.0.0.0/31]}
+  - {name: e2, addresses: [10.0.0.2/31]}
+---
+kind: Device
+name: spine1
+site: dc1
+interfaces:
+  - {name: e1, addresses: [10.0.0.1/31]}
+---
+kind: Device
+name: spine2
+site: dc2
+interfaces:
+  - {name: e1, addresses: [10.0.0.3/31]}
+---
+kind: Link
+name: edge--spine1
+a: "edge:e1"
+b: "spine1:e1"
+capacity: 1Gbps
+---
+kind: Link
+name: edge--spine2
+a: "edge:e2"
+b: "spine2:e1"
+capacity: 100Gbps
+`
+	spec := twinSpec{perZone: 5, capacity: "100rps", demand: "400rps", extra: net}
+	files := spec.files()
+	files["twin.yaml"] = []byte(strings.Replace(string(files["twin.yaml"]), "instanceCapacity: 100rps\n", "instanceCapacity: 100rps\nbytesPerRequest: 1MiB\n", 1))
+	s, err := twin.LoadFiles(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Duration: 5 * time.Minute}
+	r, err := Run(s, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := findComponent(r, "link", "edge--spine1")
+	if link.Peak < 1.5 {
+		t.Fatalf("the 1Gbps link peaks at %g of its capacity, want about 1.68", link.Peak)
+	}
+	fs := Findings(s, r, nil, o)
+	if !hasFinding(fs, "simulation.congestion.link/edge--spine1") || hasFinding(fs, "simulation.congestion.link/edge--spine2") {
+		t.Errorf("findings %v", ids(fs))
+	}
+	t.Logf("link peak %.2f, availability %.4f", link.Peak, r.Entries[0].TotalSucceeded/r.Entries[0].TotalAttempts)
+	if e := r.Entries[0]; e.TotalSucceeded/e.TotalAttempts > 0.95 {
+		t.Errorf("availability %g with a congested path for half the traffic", e.TotalSucceeded/e.TotalAttempts)
+	}
+}
