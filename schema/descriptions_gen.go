@@ -22,6 +22,7 @@ var descriptions = map[string]string{
 	"github.com/preflight-sh/preflight/twin.Demand.Client":           "Client is how the clients retry; without it they do not retry.",
 	"github.com/preflight-sh/preflight/twin.Demand.SLO":              "SLO is what the entry point promises its clients; without it the entry service's SLO applies.",
 	"github.com/preflight-sh/preflight/twin.Dependency":              "Dependency is a call from one service to another.",
+	"github.com/preflight-sh/preflight/twin.Dependency.PerInstance":  "PerInstance is calls every running instance makes per second whatever its load: polling, heartbeats, keeping connections open.",
 	"github.com/preflight-sh/preflight/twin.Device":                  "Device is a router or switch: interfaces with addresses, static routes, an optional BGP speaker and a route-table limit.",
 	"github.com/preflight-sh/preflight/twin.Floor":                   "Floor is one minimum; zero fields are not checked.",
 	"github.com/preflight-sh/preflight/twin.Floors":                  "Floors are the minimum capacity a service must keep, in instances and/or requests per second, in total, in each region and in each zone it runs in.",

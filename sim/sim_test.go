@@ -464,3 +464,26 @@ capacity: 100Gbps
 		t.Errorf("availability %g with a congested path for half the traffic", e.TotalSucceeded/e.TotalAttempts)
 	}
 }
+
+func TestPerInstanceCallsGrowWithInstances(t *testing.T) {
+	// Every web instance polls db 5 times a second, whatever its load, on
+	// top of one call per request (10 requests/s): scaling web from 10 to
+	// 40 instances takes db from 60 to 210 calls/s.
+	extra := "---\nkind: Service\nname: db\ninstanceCapacity: 500rps\n---\n{kind: Instance, name: db-1, service: db, zone: z1}\n"
+	spec := twinSpec{perZone: 5, capacity: "100rps", demand: "10rps", extra: extra}
+	files := spec.files()
+	files["twin.yaml"] = []byte(strings.Replace(string(files["twin.yaml"]), "instanceCapacity: 100rps\n", "instanceCapacity: 100rps\ndependencies:\n  - {service: db, perInstance: 5rps}\n", 1))
+	s, err := twin.LoadFiles(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale := command(t, "scale", "add instances service=web zone=z1 count=30", time.Minute, false)
+	r, err := Run(s, Options{Duration: 3 * time.Minute, Events: []Event{scale}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := findComponent(r, "service", "db").Utilisation
+	if before, after := db[10], db[len(db)-1]; math.Abs(before-60.0/500) > 1e-9 || math.Abs(after-210.0/500) > 1e-9 {
+		t.Errorf("db utilisation %g before, %g after; want 0.12 and 0.42", before, after)
+	}
+}

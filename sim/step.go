@@ -58,6 +58,9 @@ func (m *sim) step(t int) {
 			for d, dp := range sv.deps {
 				r := m.calls[pi][d]
 				first := ps.served * dp.calls
+				if ps.capacity > 0 {
+					first += float64(m.instances(pi)) * dp.perInst
+				}
 				total := first + r.due(first)
 				ps.depW[d] = m.spread(dp.target, w.pools[pi].region, ps.depW[d][:0], t)
 				tb := w.services[dp.target].bytes

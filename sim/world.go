@@ -62,6 +62,7 @@ type service struct {
 type dep struct {
 	target   int
 	calls    float64
+	perInst  float64 // calls per second per running instance
 	timeout  float64
 	policy   twin.RetryPolicy
 	optional bool
@@ -184,7 +185,7 @@ func build(s *twin.Snapshot, tick float64, paths func() (*sitepaths.Paths, error
 			if !ok {
 				continue
 			}
-			sv.deps = append(sv.deps, dep{target: t, calls: d.Calls(), timeout: orDefault(d.Timeout.Std().Seconds(), defaultCallTimeout), policy: d.RetryPolicy, optional: d.Optional})
+			sv.deps = append(sv.deps, dep{target: t, calls: d.Calls(), perInst: float64(d.PerInstance), timeout: orDefault(d.Timeout.Std().Seconds(), defaultCallTimeout), policy: d.RetryPolicy, optional: d.Optional})
 		}
 	}
 	// Pools: every zone a service has instances in, serving or not, so a

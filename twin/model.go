@@ -269,8 +269,11 @@ type Floor struct {
 type Dependency struct {
 	Service         string  `json:"service"`
 	CallsPerRequest float64 `json:"callsPerRequest,omitempty"`
-	RetryPolicy     `json:",inline"`
-	Optional        bool `json:"optional,omitempty"`
+	// PerInstance is calls every running instance makes per second
+	// whatever its load: polling, heartbeats, keeping connections open.
+	PerInstance units.Rate `json:"perInstance,omitempty"`
+	RetryPolicy `json:",inline"`
+	Optional    bool `json:"optional,omitempty"`
 }
 
 // Calls returns the calls per request, defaulting to one.
