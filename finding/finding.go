@@ -77,12 +77,17 @@ type Finding struct {
 	Weight float64 `json:"weight,omitempty"`
 }
 
-// Sort orders findings most severe first, then by weight (heaviest
-// first), then by ID.
+// Sort orders findings most severe first; at equal severity, causes
+// before consequences (what the change does to the twin before what the
+// simulation shows it leads to), then by weight (heaviest first), then by
+// ID.
 func Sort(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		if a, b := fs[i].Severity.Rank(), fs[j].Severity.Rank(); a != b {
 			return a > b
+		}
+		if a, b := fs[i].Category == "simulation", fs[j].Category == "simulation"; a != b {
+			return b
 		}
 		if fs[i].Weight != fs[j].Weight {
 			return fs[i].Weight > fs[j].Weight

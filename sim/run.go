@@ -52,20 +52,22 @@ type cached struct {
 	once sync.Once
 	v    any
 	err  error
+	keep []any // what the key's addresses point to
 }
 
 // NewCache returns an empty cache.
 func NewCache() *Cache { return &Cache{entries: map[string]*cached{}} }
 
-// get returns the value cached under key, computing it once.
-func (c *Cache) get(key string, compute func() (any, error)) (any, error) {
+// get returns the value cached under key, computing it once; keep is
+// what the key's addresses point to.
+func (c *Cache) get(key string, keep []any, compute func() (any, error)) (any, error) {
 	if c == nil {
 		return compute()
 	}
 	c.mu.Lock()
 	e := c.entries[key]
 	if e == nil {
-		e = &cached{}
+		e = &cached{keep: keep}
 		c.entries[key] = e
 	}
 	c.mu.Unlock()
@@ -73,8 +75,8 @@ func (c *Cache) get(key string, compute func() (any, error)) (any, error) {
 	return e.v, e.err
 }
 
-func (c *Cache) apply(key string, compute func() (*twin.Snapshot, error)) (*twin.Snapshot, error) {
-	v, err := c.get("snapshot "+key, func() (any, error) { return compute() })
+func (c *Cache) apply(key string, keep []any, compute func() (*twin.Snapshot, error)) (*twin.Snapshot, error) {
+	v, err := c.get("snapshot "+key, keep, func() (any, error) { return compute() })
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +86,9 @@ func (c *Cache) apply(key string, compute func() (*twin.Snapshot, error)) (*twin
 // paths returns how the network paths of s, the twin in its current
 // state, are computed: once per cache and state.
 func (m *sim) paths(s *twin.Snapshot) func() (*sitepaths.Paths, error) {
-	key := "paths " + m.stateKey(len(m.applied)-1)
+	key, keep := m.stateKey(len(m.applied) - 1)
 	return func() (*sitepaths.Paths, error) {
-		v, err := m.o.Cache.get(key, func() (any, error) { return sitepaths.Compute(s) })
+		v, err := m.o.Cache.get("paths "+key, keep, func() (any, error) { return sitepaths.Compute(s) })
 		if err != nil {
 			return nil, err
 		}
@@ -438,7 +440,8 @@ func (m *sim) event(t int, ev Event) error {
 func (m *sim) rebuild(ev Event) error {
 	s := m.base
 	for i, a := range m.applied {
-		next, err := m.o.Cache.apply(m.stateKey(i), func() (*twin.Snapshot, error) {
+		key, keep := m.stateKey(i)
+		next, err := m.o.Cache.apply(key, keep, func() (*twin.Snapshot, error) {
 			res, err := change.Apply(s, a.cs)
 			if err != nil {
 				return nil, err
@@ -459,13 +462,16 @@ func (m *sim) rebuild(ev Event) error {
 }
 
 // stateKey names the twin state after the first n+1 changes in force
-// (n = -1: the base), for the cache.
-func (m *sim) stateKey(n int) string {
-	key := fmt.Sprintf("%p", m.base)
+// (n = -1: the base), for the cache, by the addresses of the base and the
+// change sets; keep lists them, so that the cache keeps them alive and
+// their addresses are never reused for others.
+func (m *sim) stateKey(n int) (key string, keep []any) {
+	key, keep = fmt.Sprintf("%p", m.base), []any{m.base}
 	for _, a := range m.applied[:n+1] {
 		key += fmt.Sprintf("/%p", a.cs)
+		keep = append(keep, a.cs)
 	}
-	return key
+	return key, keep
 }
 
 // demandFactor is the multiplier on demand d at tick t.

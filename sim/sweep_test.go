@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,34 @@ func TestSweepSitesAndBadInput(t *testing.T) {
 	}{{"region", time.Minute, "unknown sweep"}, {"zone", 5 * time.Minute, "outside the run"}} {
 		if _, err := Sweep(s, Options{Duration: 5 * time.Minute}, nil, c.kind, c.at); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("sweep %s at %v: error %v, want one mentioning %q", c.kind, c.at, err, c.want)
+		}
+	}
+}
+
+// TestSweepCasesMatchSingleRuns: each case of a sweep, which shares
+// snapshots and paths through a cache and runs in parallel, gives what the
+// same timeline gives run alone without a cache.
+func TestSweepCasesMatchSingleRuns(t *testing.T) {
+	s := load(t, sweepTwin(t))
+	cut := command(t, CLIChange, "remove instances service=web zone=z1 count=4", time.Minute, false)
+	o := Options{Duration: 6 * time.Minute, Seed: 1, Events: []Event{cut}}
+	for range 3 { // addresses of freed change sets must never be taken for others'
+		cases, err := Sweep(s, o, nil, "zone", 3*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			fail := command(t, "sweep", "shutdown zone "+c.Failed, 3*time.Minute, false)
+			alone := o
+			alone.Events = []Event{cut, fail}
+			r, err := Run(s, alone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := outcomes(r, Findings(s, r, nil, alone))
+			if !reflect.DeepEqual(c.Entries, want) {
+				t.Errorf("zone %s: sweep %+v, alone %+v", c.Failed, c.Entries, want)
+			}
 		}
 	}
 }
