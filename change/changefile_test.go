@@ -46,6 +46,9 @@ func describeParse(t *testing.T, name string, src []byte) string {
 	for i, op := range cs.Operations {
 		fmt.Fprintf(&b, "  operation %d: %s\n", i+1, op.Pos)
 	}
+	for i, a := range cs.Artifacts {
+		fmt.Fprintf(&b, "  artifact %d: %s\n", i+1, a.Pos)
+	}
 	res, err := Apply(loadFixture(t), cs)
 	if err != nil {
 		b.WriteString("apply error:\n" + err.Error() + "\n")

@@ -6,6 +6,7 @@ package change
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -39,8 +40,26 @@ type ChangeSet struct {
 	// "HH:MM"; empty when not known.
 	At         string      `json:"at,omitempty"`
 	Operations []Operation `json:"operations"`
+	// Artifacts are the generated files (feature lists, rule sets, policy
+	// tables) the change ships, each for an Artifact of the twin. Their
+	// content is not read here: the artifact analysis reads and checks it.
+	Artifacts []ArtifactFile `json:"artifacts,omitempty"`
 	// Source names where the change came from (a file or "command").
 	Source string `json:"source,omitempty"`
+}
+
+// ArtifactFile is one generated file a change ships: the new content of
+// the twin's Artifact Name.
+type ArtifactFile struct {
+	// Name is the Artifact object of the twin.
+	Name string `json:"name"`
+	// File is the path as written in the change file.
+	File string `json:"file"`
+	// Path is File resolved against the change file's directory (File
+	// itself when it is absolute).
+	Path string `json:"path"`
+	// Pos is where the entry was written.
+	Pos twin.Pos `json:"-"`
 }
 
 // Operation is one step of a change set. It addresses objects of one kind
@@ -121,6 +140,14 @@ type fileHeader struct {
 	Flags    []string `json:"flags,omitempty"`
 	At       string   `json:"at,omitempty"`
 	Commands []string `json:"commands,omitempty"`
+	// Artifacts are decoded by the strict binder; their positions are
+	// recorded while decoding.
+	Artifacts []fileArtifact `json:"artifacts,omitempty"`
+}
+
+type fileArtifact struct {
+	Name string `json:"name"`
+	File string `json:"file"`
 }
 
 type fileOp struct {
@@ -150,8 +177,17 @@ func ParseFile(file string, src []byte) (*ChangeSet, error) {
 		return nil, yamldecode.ErrorList{{Pos: yamldecode.PosOf(file, docs[0]), Msg: "a change file must be a mapping with title, author, ticket, reason and operations or commands"}}
 	}
 	var hdr fileHeader
-	errs = yamldecode.Decode(root, &hdr, yamldecode.Options{File: file, Skip: map[string]bool{"operations": true}})
+	at := map[string]twin.Pos{}
+	record := func(path string, p twin.Pos) {
+		if strings.HasPrefix(path, "artifacts") {
+			at[path] = p
+		}
+	}
+	errs = yamldecode.Decode(root, &hdr, yamldecode.Options{File: file, Skip: map[string]bool{"operations": true}, Record: record})
 	cs := &ChangeSet{Title: hdr.Title, Author: hdr.Author, Ticket: hdr.Ticket, Reason: hdr.Reason, Flags: hdr.Flags, At: hdr.At, Source: file}
+	arts, e := artifactFiles(file, hdr.Artifacts, at, yamldecode.PosOf(file, root))
+	errs = append(errs, e...)
+	cs.Artifacts = arts
 	if _, err := cs.Hour(); err != nil {
 		errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, root), Msg: err.Error()})
 	}
@@ -203,14 +239,77 @@ func ParseFile(file string, src []byte) (*ChangeSet, error) {
 			break
 		}
 	}
-	if len(cs.Operations) == 0 && len(errs) == 0 {
-		errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, root), Msg: "the change has no operations: add operations: or commands:"})
+	if len(cs.Operations) == 0 && len(cs.Artifacts) == 0 && len(errs) == 0 {
+		errs = append(errs, yamldecode.Error{Pos: yamldecode.PosOf(file, root), Msg: "the change has no operations: add operations:, commands: or artifacts:"})
 	}
 	errs.Sort()
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return cs, nil
+}
+
+// MaxArtifacts is the most artifact files one change may ship.
+const MaxArtifacts = 1000
+
+// artifactFiles checks the artifacts: entries of a change file and
+// resolves their paths against the change file's directory. at holds the
+// positions the decoder recorded under "artifacts".
+func artifactFiles(file string, list []fileArtifact, at map[string]twin.Pos, root twin.Pos) ([]ArtifactFile, yamldecode.ErrorList) {
+	var out []ArtifactFile
+	var errs yamldecode.ErrorList
+	pos := func(path string) twin.Pos {
+		if p, ok := at[path]; ok {
+			return p
+		}
+		if p, ok := at["artifacts"]; ok {
+			return p
+		}
+		return root
+	}
+	if len(list) > MaxArtifacts {
+		return nil, yamldecode.ErrorList{{Pos: pos("artifacts"), Msg: fmt.Sprintf("the change ships %d artifacts; the limit is %d: split it into several changes", len(list), MaxArtifacts)}}
+	}
+	first := map[string]int{}
+	for i, a := range list {
+		entry := fmt.Sprintf("artifacts[%d]", i)
+		// A missing field or an entry that is not a mapping has been
+		// reported by the decoder already; only check what was written.
+		_, hasName := at[entry+".name"]
+		_, hasFile := at[entry+".file"]
+		bad := !hasName || !hasFile
+		if hasName && strings.TrimSpace(a.Name) == "" {
+			errs = append(errs, yamldecode.Error{Pos: pos(entry + ".name"), Msg: "artifact name must not be empty: name the Artifact of the twin this file is the new content of"})
+			bad = true
+		}
+		if hasFile && strings.TrimSpace(a.File) == "" {
+			errs = append(errs, yamldecode.Error{Pos: pos(entry + ".file"), Msg: "artifact file must not be empty: give the path of the generated file, relative to the change file"})
+			bad = true
+		}
+		if strings.TrimSpace(a.Name) == "" {
+			continue
+		}
+		if j, dup := first[a.Name]; dup {
+			errs = append(errs, yamldecode.Error{Pos: pos(entry + ".name"), Msg: fmt.Sprintf("artifact %q is already shipped by artifacts[%d]: a change ships one file per artifact", a.Name, j)})
+			bad = true
+		} else {
+			first[a.Name] = i
+		}
+		if bad {
+			continue
+		}
+		out = append(out, ArtifactFile{Name: a.Name, File: a.File, Path: ResolvePath(file, a.File), Pos: pos(entry)})
+	}
+	return out, errs
+}
+
+// ResolvePath resolves the path of a file named in a change file against
+// the change file's directory; an absolute path is kept.
+func ResolvePath(changeFile, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(filepath.Dir(changeFile), p)
 }
 
 func parseOp(file string, n ast.Node) (*Operation, yamldecode.ErrorList) {

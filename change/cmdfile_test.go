@@ -14,7 +14,7 @@ func TestParseCommandFile(t *testing.T) {
 		t.Fatalf("%+v", cs)
 	}
 	for src, want := range map[string]string{
-		"# nothing\n":                "x.cmd:1:1: the command file holds no command",
+		"# nothing\n":                 "x.cmd:1:1: the command file holds no command",
 		"drain zone a\nexplode all\n": "x.cmd:2:",
 	} {
 		if _, err := ParseCommandFile("x.cmd", []byte(src)); err == nil || !strings.Contains(err.Error(), want) {

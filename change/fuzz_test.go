@@ -84,6 +84,9 @@ func FuzzChangeFile(f *testing.F) {
 		"operations: [{op: set, kind: Zone, name: use1-az1, fields: {state: !!str drained}}]\n",
 		"operations: [{op: patch, kind: Service, name: billing, patch: {<<: {a: 1}}}]\n",
 		"operations: [{op: add, object: {kind: Instance, service: api, zone: use1-az1}}]\n",
+		"artifacts: [{name: bot-features, file: features.txt}]\n",
+		"artifacts:\n  - name: a\n    file: /abs/a.csv\n  - {name: b, file: ../b.json}\noperations: []\n",
+		"artifacts: [{name: a, file: x}, {name: a, file: y}, {name: \"\", file: \" \"}]\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -101,8 +104,13 @@ func FuzzChangeFile(f *testing.F) {
 			}
 			return
 		}
-		if len(cs.Operations) == 0 {
-			t.Fatal("ParseFile gave no operations and no error")
+		if len(cs.Operations) == 0 && len(cs.Artifacts) == 0 {
+			t.Fatal("ParseFile gave no operations, no artifacts and no error")
+		}
+		for _, a := range cs.Artifacts {
+			if a.Name == "" || a.File == "" || a.Path == "" || a.Pos.File != "fuzz.yaml" || a.Pos.Line < 1 {
+				t.Fatalf("artifact %+v: empty name, file or path, or no position", a)
+			}
 		}
 		if len(cs.Operations) > 20 {
 			cs.Operations = cs.Operations[:20]

@@ -7,6 +7,8 @@ import (
 )
 
 // WriteYAML writes a change set as a change file that ParseFile reads back.
+// Artifact files are written as they were given (File), so they resolve to
+// the same paths when the output sits in the directory of the original.
 func WriteYAML(w io.Writer, cs *ChangeSet) error {
 	doc := yaml.MapSlice{}
 	for _, kv := range [][2]string{{"title", cs.Title}, {"author", cs.Author}, {"ticket", cs.Ticket}, {"reason", cs.Reason}} {
@@ -65,6 +67,13 @@ func WriteYAML(w io.Writer, cs *ChangeSet) error {
 		ops = append(ops, m)
 	}
 	doc = append(doc, yaml.MapItem{Key: "operations", Value: ops})
+	if len(cs.Artifacts) > 0 {
+		arts := make([]any, 0, len(cs.Artifacts))
+		for _, a := range cs.Artifacts {
+			arts = append(arts, yaml.MapSlice{{Key: "name", Value: a.Name}, {Key: "file", Value: a.File}})
+		}
+		doc = append(doc, yaml.MapItem{Key: "artifacts", Value: arts})
+	}
 	b, err := yaml.MarshalWithOptions(doc, yaml.IndentSequence(true))
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/preflight-sh/preflight/artifact"
 	"github.com/preflight-sh/preflight/capacity"
 	"github.com/preflight-sh/preflight/change"
 	"github.com/preflight-sh/preflight/finding"
@@ -50,6 +51,9 @@ type Options struct {
 	// Overrides are approvers' decisions to let the change through
 	// soft-mandatory policies.
 	Overrides []policy.Override
+	// ReadFile reads the artifacts a change ships (nil: from disk, within
+	// the artifact package's size limit).
+	ReadFile func(path string) ([]byte, error)
 }
 
 // ChangeSummary is the change's metadata.
@@ -134,6 +138,19 @@ func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet, o Options) (*R
 	}
 	r.Analyses = append(r.Analyses, net, simA)
 	r.Findings = append(append(r.Findings, netFs...), simFs...)
+
+	art := Analysis{Name: "artifacts"}
+	if len(cs.Artifacts) == 0 {
+		art.Why = "the change ships no artifact"
+	} else {
+		fs, err := artifact.Check(r.BlastRadius, o.ReadFile)
+		if err != nil {
+			return nil, err
+		}
+		art.Ran, art.Findings = true, len(fs)
+		r.Findings = append(r.Findings, fs...)
+	}
+	r.Analyses = append(r.Analyses, art)
 
 	plan, rbFs, err := rollback.Build(r.BlastRadius)
 	if err != nil {
