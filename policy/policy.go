@@ -108,6 +108,15 @@ func Evaluate(res *change.Result, findings []finding.Finding, overrides []Overri
 				oc.Violated = true
 				raised = append(raised, violation(p, msg, lines))
 			}
+		case p.Reach != nil || p.Isolate != nil || p.AllPairs:
+			msg, lines, err := intent(p, res.After)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: policy %s: %w", p.Source().At(""), p.Name, err)
+			}
+			if msg != "" {
+				oc.Violated = true
+				raised = append(raised, violation(p, msg, lines))
+			}
 		}
 		for _, f := range raised {
 			oc.Findings = append(oc.Findings, f.ID)

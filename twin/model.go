@@ -488,4 +488,33 @@ type Policy struct {
 	Expression  string   `json:"expression,omitempty"`
 	Message     string   `json:"message,omitempty"`
 	Rule        string   `json:"rule,omitempty" jsonschema:"enum=primary-needs-flag,enum=staged-propagation"`
+	// Reach, Isolate and AllPairs are network intents, decided for every
+	// packet on the twin after the change, and under every set of up to
+	// Tolerate.K failed elements when Tolerate is given.
+	Reach    *ReachIntent   `json:"reach,omitempty"`
+	Isolate  *IsolateIntent `json:"isolate,omitempty"`
+	AllPairs bool           `json:"allPairs,omitempty"`
+	Tolerate *Tolerance     `json:"tolerate,omitempty"`
+}
+
+// ReachIntent requires every packet from device From to the addresses of
+// device To (or to Dst, at To) to be delivered there.
+type ReachIntent struct {
+	From string       `json:"from"`
+	To   string       `json:"to"`
+	Dst  netip.Prefix `json:"dst,omitempty"`
+}
+
+// IsolateIntent requires that no packet from device From to Dst is
+// delivered anywhere or leaves the network.
+type IsolateIntent struct {
+	From string       `json:"from"`
+	Dst  netip.Prefix `json:"dst"`
+}
+
+// Tolerance asks an intent to hold under every set of up to K failed
+// elements of the kinds in Fail (link, device, site; links when empty).
+type Tolerance struct {
+	K    int      `json:"k"`
+	Fail []string `json:"fail,omitempty"`
 }

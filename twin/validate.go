@@ -1062,13 +1062,36 @@ func (v *validator) blastRadiusLimit(b *BlastRadiusLimit) {
 
 func (v *validator) policy(p *Policy) {
 	n := 0
-	for _, set := range []bool{len(p.Findings) > 0, p.Expression != "", p.Rule != ""} {
+	for _, set := range []bool{len(p.Findings) > 0, p.Expression != "", p.Rule != "", p.Reach != nil, p.Isolate != nil, p.AllPairs} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		v.errorf(p, "", "policy %q must check exactly one of findings, expression or rule (it has %d)", p.Name, n)
+		v.errorf(p, "", "policy %q must check exactly one of findings, expression, rule, reach, isolate or allPairs (it has %d)", p.Name, n)
+	}
+	if r := p.Reach; r != nil {
+		v.ref(p, "reach.from", "Device", r.From, true)
+		v.ref(p, "reach.to", "Device", r.To, true)
+	}
+	if i := p.Isolate; i != nil {
+		v.ref(p, "isolate.from", "Device", i.From, true)
+		if !i.Dst.IsValid() {
+			v.errorf(p, "isolate.dst", "isolate needs dst: the prefix no packet may reach, e.g. 10.99.0.0/16")
+		}
+	}
+	if t := p.Tolerate; t != nil {
+		if p.Reach == nil && p.Isolate == nil && !p.AllPairs {
+			v.errorf(p, "tolerate", "tolerate goes with reach, isolate or allPairs: it says under how many failures the intent must hold")
+		}
+		if t.K < 1 || t.K > 2 {
+			v.errorf(p, "tolerate.k", "k is %d: failure sets of 1 or 2 elements are checked", t.K)
+		}
+		for i, f := range t.Fail {
+			if f != "link" && f != "device" && f != "site" {
+				v.errorf(p, fmt.Sprintf("tolerate.fail[%d]", i), "cannot fail %q: use link, device or site", f)
+			}
+		}
 	}
 	if p.Message != "" && p.Expression == "" {
 		v.errorf(p, "message", "message goes with expression: it is what a change that fails the expression is told")
