@@ -207,4 +207,10 @@ func TestStagedPropagation(t *testing.T) {
 	if fs, _, err := Evaluate(res, nil, nil); err != nil || len(fs) != 0 {
 		t.Fatalf("waves: %v %+v", err, fs)
 	}
+	// A change that only ships the artifact's new content is judged too.
+	res = apply(t, pol, "set zone z1 labels.note=x")
+	res.Change.Artifacts = []change.ArtifactFile{{Name: "features", File: "features.txt"}}
+	if fs, _, err := Evaluate(res, nil, nil); err != nil || severityOf(fs, "policy.waves") != finding.Critical {
+		t.Fatalf("shipped artifact: %v %+v", err, fs)
+	}
 }

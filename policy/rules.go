@@ -67,19 +67,30 @@ func role(o twin.Object) string {
 // to every region at once.
 func stagedPropagation(res *change.Result) (string, []string) {
 	var lines []string
+	// The artifacts the change edits in the twin, and those whose new
+	// content it ships.
+	var names []string
+	seen := map[string]bool{}
 	for _, t := range res.Touched {
-		if t.Kind != "Artifact" || t.Action == "removed" {
-			continue
+		if t.Kind == "Artifact" && t.Action != "removed" && !seen[t.Name] {
+			names, seen[t.Name] = append(names, t.Name), true
 		}
-		a := twin.Lookup[twin.Artifact](res.After, t.Name)
+	}
+	for _, f := range res.Change.Artifacts {
+		if !seen[f.Name] && twin.Lookup[twin.Artifact](res.After, f.Name) != nil {
+			names, seen[f.Name] = append(names, f.Name), true
+		}
+	}
+	for _, name := range names {
+		a := twin.Lookup[twin.Artifact](res.After, name)
 		p := twin.Lookup[twin.Propagation](res.After, a.Propagation)
 		switch {
 		case p == nil && a.Propagation == "":
-			lines = append(lines, fmt.Sprintf("artifact %s declares no propagation: it reaches every consumer at once", t.Name))
+			lines = append(lines, fmt.Sprintf("artifact %s declares no propagation: it reaches every consumer at once", name))
 		case p == nil:
-			lines = append(lines, fmt.Sprintf("artifact %s names propagation %q, which the twin does not define", t.Name, a.Propagation))
+			lines = append(lines, fmt.Sprintf("artifact %s names propagation %q, which the twin does not define", name, a.Propagation))
 		case p.Mode != "waves" || len(p.Waves) < 2:
-			lines = append(lines, fmt.Sprintf("artifact %s propagates %s (%s): every region gets it within seconds", t.Name, p.Name, strings.TrimSpace(p.Mode)))
+			lines = append(lines, fmt.Sprintf("artifact %s propagates %s (%s): every region gets it within seconds", name, p.Name, strings.TrimSpace(p.Mode)))
 		}
 	}
 	if len(lines) == 0 {

@@ -164,11 +164,17 @@ func blastRadius(res *change.Result) Factor {
 			share, worst = si.Total.Share, si.Service
 		}
 	}
-	n := len(res.Touched)
+	for _, c := range shippedConsumers(res) {
+		// Every instance of an artifact's consumer loads the new content.
+		if share < 1 {
+			share, worst = 1, c
+		}
+	}
+	n := len(res.Touched) + len(res.Change.Artifacts)
 	byShare := int(math.Round(float64(f.Max) * math.Min(1, share/0.5)))
 	byCount := int(math.Round(float64(f.Max) * math.Min(1, math.Log10(float64(max(1, n)))/3)))
 	f.Points = max(byShare, byCount)
-	f.Why = fmt.Sprintf("%d object(s) touched", n)
+	f.Why = fmt.Sprintf("%d object(s) touched or shipped", n)
 	if worst != "" {
 		f.Why += fmt.Sprintf("; up to %.0f%% of %s's capacity", share*100, worst)
 	}
@@ -196,6 +202,9 @@ func criticality(res *change.Result) Factor {
 		if t.Kind == "Service" {
 			names[t.Name] = true
 		}
+	}
+	for _, c := range shippedConsumers(res) {
+		names[c] = true
 	}
 	if network {
 		// The network carries every service.
@@ -299,11 +308,19 @@ func simulated(fs []finding.Finding, ran bool) Factor {
 func propagation(res *change.Result) Factor {
 	f := Factor{Name: "propagation speed", Max: 10}
 	regions, zones := map[string]bool{}, map[string]bool{}
+	var artifacts []string
 	for _, t := range res.Touched {
 		if t.Kind == "Artifact" && t.Action != "removed" {
-			a := twin.Lookup[twin.Artifact](res.After, t.Name)
+			artifacts = append(artifacts, t.Name)
+		}
+	}
+	for _, a := range res.Change.Artifacts {
+		artifacts = append(artifacts, a.Name)
+	}
+	for _, name := range artifacts {
+		if a := twin.Lookup[twin.Artifact](res.After, name); a != nil {
 			if p := twin.Lookup[twin.Propagation](res.After, a.Propagation); p == nil || p.Mode != "waves" {
-				f.Points, f.Why = 10, "artifact "+t.Name+" reaches every consumer at once"
+				f.Points, f.Why = 10, "artifact "+name+" reaches every consumer at once"
 				return f
 			}
 		}
@@ -367,6 +384,18 @@ func unknowns(fs []finding.Finding) Factor {
 		f.Why = "every analysis decided"
 	}
 	return f
+}
+
+// shippedConsumers are the consumer services of the artifacts whose new
+// content the change ships.
+func shippedConsumers(res *change.Result) []string {
+	var out []string
+	for _, f := range res.Change.Artifacts {
+		if a := twin.Lookup[twin.Artifact](res.After, f.Name); a != nil {
+			out = append(out, a.Consumer)
+		}
+	}
+	return out
 }
 
 func sortedKeys(m map[string]bool) []string {

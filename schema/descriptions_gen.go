@@ -49,6 +49,7 @@ var descriptions = map[string]string{
 	"github.com/preflight-sh/preflight/twin.SLO":                     "SLO is the availability and latency a service promises its callers.",
 	"github.com/preflight-sh/preflight/twin.Service":                 "Service is an application tier: its instances carry capacity, its floors say how much must always remain, and its dependencies say what it calls.",
 	"github.com/preflight-sh/preflight/twin.Service.BytesPerRequest": "BytesPerRequest is the traffic one request and its response put on the network; without it the simulation does not load links for the service.",
+	"github.com/preflight-sh/preflight/twin.Service.HealthCheck":     "HealthCheck is how service discovery checks the instances its callers reach without a load balancer.",
 	"github.com/preflight-sh/preflight/twin.Service.Latency":         "Latency is the mean time one request takes to serve on an idle instance (default 20ms); queueing adds to it under load.",
 	"github.com/preflight-sh/preflight/twin.Service.MaxQueue":        "MaxQueue bounds the work an instance queues, as time to drain it (default 10s); requests beyond it are rejected.",
 	"github.com/preflight-sh/preflight/twin.Service.Stateful":        "Stateful says the service's instances hold data: removing one destroys what it holds, which no rollback brings back.",

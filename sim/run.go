@@ -320,7 +320,7 @@ func (m *sim) install(w *world) {
 	}
 	m.meshHC = make([]*checker, len(w.pools))
 	for pi, p := range w.pools {
-		m.meshHC[pi] = m.checker("mesh/"+p.key, m.poolUp(pi), w.mesh, p.key, "service discovery health check")
+		m.meshHC[pi] = m.checker("mesh/"+p.key, m.poolUp(pi), w.services[p.svc].mesh, p.key, "service discovery health check")
 	}
 	m.dnsHC = make([][]*checker, len(w.entries))
 	for i, e := range w.entries {

@@ -491,7 +491,7 @@ func (m *sim) probe(t int) {
 		}
 	}
 	for pi, c := range m.meshHC {
-		ok, why := check(pi, w.regionSite[w.pools[pi].region], w.mesh)
+		ok, why := check(pi, w.regionSite[w.pools[pi].region], c.spec)
 		run(c, ok, why)
 	}
 	for i, e := range w.entries {

@@ -39,7 +39,7 @@ type world struct {
 	regions  []string
 	net      *network
 	lbByName map[string]int
-	mesh     checkSpec // how service discovery checks instances
+	mesh     checkSpec // how service discovery checks instances, by default
 	// regionSite is, per region, the index in the network of the site
 	// its clients' traffic enters at (-1 when not modelled).
 	regionSite []int
@@ -57,6 +57,7 @@ type service struct {
 	instCap     float64
 	bytes       float64
 	autoscaling *twin.Autoscaling
+	mesh        checkSpec // how service discovery checks its instances
 }
 
 type dep struct {
@@ -176,6 +177,10 @@ func build(s *twin.Snapshot, tick float64, paths func() (*sitepaths.Paths, error
 		sv.instCap = float64(spec.InstanceCapacity)
 		sv.conc = max(1, int(math.Round(sv.instCap*sv.latency)))
 		sv.bytes = float64(spec.BytesPerRequest)
+		sv.mesh = w.mesh
+		if spec.HealthCheck != nil {
+			sv.mesh = newCheck(*spec.HealthCheck)
+		}
 		svcIdx[spec.Name] = len(w.services)
 		w.services = append(w.services, sv)
 	}

@@ -240,6 +240,9 @@ type Service struct {
 	// Stateful says the service's instances hold data: removing one
 	// destroys what it holds, which no rollback brings back.
 	Stateful bool `json:"stateful,omitempty"`
+	// HealthCheck is how service discovery checks the instances its
+	// callers reach without a load balancer.
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
 }
 
 // Crash says how a service's instances fail under sustained overload: after
@@ -267,8 +270,8 @@ type Floor struct {
 
 // Dependency is a call from one service to another.
 type Dependency struct {
-	Service         string  `json:"service"`
-	CallsPerRequest float64 `json:"callsPerRequest,omitempty"`
+	Service         string   `json:"service"`
+	CallsPerRequest *float64 `json:"callsPerRequest,omitempty"`
 	// PerInstance is calls every running instance makes per second
 	// whatever its load: polling, heartbeats, keeping connections open.
 	PerInstance units.Rate `json:"perInstance,omitempty"`
@@ -276,12 +279,13 @@ type Dependency struct {
 	Optional    bool `json:"optional,omitempty"`
 }
 
-// Calls returns the calls per request, defaulting to one.
+// Calls returns the calls per request, defaulting to one when not written
+// (0 is a dependency called only per instance, see PerInstance).
 func (d Dependency) Calls() float64 {
-	if d.CallsPerRequest == 0 {
+	if d.CallsPerRequest == nil {
 		return 1
 	}
-	return d.CallsPerRequest
+	return *d.CallsPerRequest
 }
 
 // RetryPolicy is how a caller retries failed requests: up to Retries more

@@ -753,10 +753,13 @@ func (v *validator) service(s *Service) {
 		} else {
 			seen[d.Service] = p + ".service"
 		}
-		if d.CallsPerRequest < 0 {
-			v.errorf(s, p+".callsPerRequest", "callsPerRequest is %g: it must not be negative", d.CallsPerRequest)
+		if d.Calls() < 0 {
+			v.errorf(s, p+".callsPerRequest", "callsPerRequest is %g: it must not be negative", d.Calls())
 		}
 		v.retry(s, p, d.RetryPolicy)
+	}
+	if s.HealthCheck != nil {
+		v.healthCheck(s, *s.HealthCheck)
 	}
 	if c := s.Crash; c != nil {
 		v.positive(s, "crash.overload", float64(c.Overload), "it is how long instances survive overload; write e.g. 60s")
