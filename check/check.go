@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,6 +106,28 @@ func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet, o Options) (*R
 	capFindings := capacity.Check(r.BlastRadius)
 	r.Analyses = append(r.Analyses, Analysis{Name: "capacity", Ran: true, Findings: len(capFindings)})
 	r.Findings = append(r.Findings, capFindings...)
+	// The artifacts first: the simulation crashes the consumers of those
+	// their consumer cannot load.
+	art := Analysis{Name: "artifacts"}
+	var bad []string
+	if len(cs.Artifacts) == 0 {
+		art.Why = "the change ships no artifact"
+	} else {
+		fs, err := artifact.Check(r.BlastRadius, o.ReadFile)
+		if err != nil {
+			return nil, err
+		}
+		art.Ran, art.Findings = true, len(fs)
+		for _, f := range fs {
+			for _, obj := range f.Objects {
+				if f.Severity == finding.Critical && obj.Kind == "Artifact" && !slices.Contains(bad, obj.Name) {
+					bad = append(bad, obj.Name)
+				}
+			}
+		}
+		r.Findings = append(r.Findings, fs...)
+	}
+	r.Analyses = append(r.Analyses, art)
 	// The simulation runs alongside the network analysis.
 	simA := Analysis{Name: "simulation"}
 	var simFs []finding.Finding
@@ -120,7 +143,7 @@ func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet, o Options) (*R
 					simPanic = fmt.Sprintf("%v\n%s", p, debug.Stack())
 				}
 			}()
-			simFs, simErr = simulation(s, r.BlastRadius.After, cs)
+			simFs, simErr = simulation(s, r.BlastRadius.After, cs, bad)
 		})
 	}
 	net, netFs, netErr := network(s, r.BlastRadius, cs)
@@ -138,19 +161,6 @@ func Run(twinName string, s *twin.Snapshot, cs *change.ChangeSet, o Options) (*R
 	}
 	r.Analyses = append(r.Analyses, net, simA)
 	r.Findings = append(append(r.Findings, netFs...), simFs...)
-
-	art := Analysis{Name: "artifacts"}
-	if len(cs.Artifacts) == 0 {
-		art.Why = "the change ships no artifact"
-	} else {
-		fs, err := artifact.Check(r.BlastRadius, o.ReadFile)
-		if err != nil {
-			return nil, err
-		}
-		art.Ran, art.Findings = true, len(fs)
-		r.Findings = append(r.Findings, fs...)
-	}
-	r.Analyses = append(r.Analyses, art)
 
 	plan, rbFs, err := rollback.Build(r.BlastRadius)
 	if err != nil {

@@ -31,13 +31,14 @@ const maxEntryLines = 10
 // simulation runs the twin s over the window with the change and without
 // it, judges the run against the baseline, then fails each zone with the
 // change and without it and reports the zones whose loss the change makes
-// worse. after is s with the change applied.
-func simulation(s, after *twin.Snapshot, cs *change.ChangeSet) ([]finding.Finding, error) {
+// worse. after is s with the change applied; badArtifacts are the
+// artifacts it ships that their consumer cannot load.
+func simulation(s, after *twin.Snapshot, cs *change.ChangeSet, badArtifacts []string) ([]finding.Finding, error) {
 	title := cs.Title
 	if title == "" {
 		title = cs.Source
 	}
-	base := sim.Options{Duration: simDuration, Start: sim.PeakHour(s), Seed: simSeed, Cache: sim.NewCache()}
+	base := sim.Options{Duration: simDuration, Start: sim.PeakHour(s), Seed: simSeed, Cache: sim.NewCache(), BadArtifacts: badArtifacts}
 	o := base
 	o.Events = []sim.Event{{At: simChangeAt, Name: sim.CLIChange, Label: "apply " + title, Change: cs}}
 	withChange, err := sim.Run(s, o)

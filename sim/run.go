@@ -36,6 +36,12 @@ type Options struct {
 	MetastableAfter time.Duration
 	// Cache, when set, shares work between runs of the same twin.
 	Cache *Cache
+	// BadArtifacts names artifacts whose content, as a change ships it,
+	// their consumer cannot load (the artifact analysis says which): from
+	// the moment the content reaches a consumer's instances, wave by wave
+	// as the artifact propagates, they crash on loading it and again after
+	// every restart, until the change is rolled back.
+	BadArtifacts []string
 }
 
 // Cache shares work between runs of the same twin, as in a sweep or a
@@ -140,6 +146,7 @@ type sim struct {
 	lbHC                []map[int]*checker // per load balancer, by pool
 	meshHC              []*checker         // per pool
 	dnsHC               [][]*checker       // per entry and answer (nil: not health-checked)
+	poison              []poisoning        // bad artifacts of the changes in force
 	netChanged          bool
 	unsettled           bool // a health check would see a change, or something flipped this tick
 }
@@ -147,6 +154,7 @@ type sim struct {
 type appliedChange struct {
 	name string
 	cs   *change.ChangeSet
+	at   int // tick it was applied
 }
 
 type surge struct {
@@ -308,6 +316,7 @@ func (m *sim) install(w *world) {
 	m.lbAccept = make([]float64, len(w.lbs))
 	m.lbW = make([][]share, len(w.lbs))
 	m.rec.bind()
+	m.poison = m.poisonings()
 	// Health checks start from the state the snapshot implies.
 	m.lbHC = make([]map[int]*checker, len(w.lbs))
 	for bi, b := range w.lbs {
@@ -379,7 +388,7 @@ func (m *sim) instances(pi int) int {
 // capacity is what a pool can serve at tick t, in requests/s.
 func (m *sim) capacity(pi, t int) float64 {
 	p, ps := m.w.pools[pi], m.pools[pi]
-	if t < ps.crashedUntil {
+	if t < ps.crashedUntil || ps.poisoned != "" {
 		return 0
 	}
 	sv := m.w.services[p.svc]
@@ -409,7 +418,7 @@ func (m *sim) event(t int, ev Event) error {
 	m.rec.event(t, ev)
 	switch {
 	case ev.Change != nil:
-		m.applied = append(m.applied, appliedChange{ev.Name, ev.Change})
+		m.applied = append(m.applied, appliedChange{ev.Name, ev.Change, t})
 		return m.rebuild(ev)
 	case ev.Rollback != "":
 		kept := m.applied[:0:0]

@@ -181,5 +181,12 @@ func (m *sim) wake(t int) int {
 			next = min(next, ps.crashedUntil)
 		}
 	}
+	for _, p := range m.poison {
+		for _, w := range p.waves {
+			if w.from > t {
+				next = min(next, w.from)
+			}
+		}
+	}
 	return next
 }

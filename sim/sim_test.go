@@ -487,3 +487,59 @@ func TestPerInstanceCallsGrowWithInstances(t *testing.T) {
 		t.Errorf("db utilisation %g before, %g after; want 0.12 and 0.42", before, after)
 	}
 }
+
+func TestBadArtifactCrashLoopsItsConsumerWaveByWave(t *testing.T) {
+	extra := `---
+kind: Region
+name: r2
+---
+kind: Zone
+name: y1
+region: r2
+---
+{kind: Instance, name: web-y1-0, service: web, zone: y1}
+---
+{kind: Instance, name: web-y1-1, service: web, zone: y1}
+---
+kind: Artifact
+name: rules
+consumer: web
+propagation: staged
+---
+kind: Propagation
+name: staged
+mode: waves
+waves: [{name: first, regions: [r2], bake: 5m}, {name: rest, regions: [r1]}]
+`
+	s := load(t, twinSpec{perZone: 2, capacity: "100rps", demand: "100rps", extra: extra})
+	ops, err := change.Compile("set artifact rules labels.version=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &change.ChangeSet{Title: "ship rules v2", Operations: ops, Artifacts: []change.ArtifactFile{{Name: "rules", File: "rules.txt"}}}
+	o := Options{Duration: 12 * time.Minute, BadArtifacts: []string{"rules"}, Events: []Event{
+		{At: time.Minute, Name: "ship", Label: "ship rules v2", Change: cs},
+		{At: 9 * time.Minute, Name: "undo", Label: "roll back", Rollback: "ship", Ends: true},
+	}}
+	r, err := Run(s, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := map[string]string{}
+	for _, l := range r.Log {
+		if l.What == "crashed" {
+			crashed[l.Subject] = l.At.String()
+		}
+	}
+	// The first wave (r2) crashes at once; r1 only after the 5m bake.
+	if crashed["web/y1"] != "1m" || crashed["web/z1"] != "6m" || crashed["web/z2"] != "6m" {
+		t.Fatalf("crashes %v; log %v", crashed, r.Log)
+	}
+	e := r.Entries[0]
+	if v := e.success[8*60]; v > 0.01 {
+		t.Errorf("with every pool crash-looping, success %g", v)
+	}
+	if v := e.success[11*60]; v < 0.99 {
+		t.Errorf("after the rollback, success %g", v)
+	}
+}

@@ -17,7 +17,8 @@ type poolState struct {
 	warmFrom     int     // tick its last restart finished (-1: never)
 	overloadFor  float64 // seconds of continuous overload
 	overloaded   bool
-	under        int // ticks in a row below capacity while overloaded
+	poisoned     string // the bad artifact it crash-loops on, if any
+	under        int    // ticks in a row below capacity while overloaded
 
 	// this tick
 	before   float64    // requests queued when it started

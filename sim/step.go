@@ -14,6 +14,17 @@ func (m *sim) step(t int) {
 			ps.warmFrom = t
 			m.rec.log(t, "restarted", w.pools[pi].key, "")
 		}
+		if bad := m.poisoned(pi, t); bad != ps.poisoned {
+			switch {
+			case bad != "":
+				m.rec.log(t, "crashed", w.pools[pi].key, "loads the bad artifact "+bad+"; crashes again after every restart")
+				m.rec.poolSummary(w.pools[pi].key).Crashes++
+			default:
+				m.rec.log(t, "restarted", w.pools[pi].key, "the bad artifact is gone")
+				ps.warmFrom = t
+			}
+			ps.poisoned = bad
+		}
 	}
 	m.launches(t)
 	for i := range m.lbOffered {
