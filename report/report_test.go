@@ -533,7 +533,7 @@ func TestJSON(t *testing.T) {
 	if len(doc.BlastRadius.Touched) != 3 {
 		t.Errorf("touched %+v", doc.BlastRadius.Touched)
 	}
-	if len(doc.Analyses) != 7 || doc.Analyses[2].Name != "network" || doc.Analyses[2].Ran || doc.Analyses[2].Why == "" || doc.Analyses[3].Name != "simulation" || !doc.Analyses[3].Ran {
+	if len(doc.Analyses) != 7 || doc.Analyses[3].Name != "network" || doc.Analyses[3].Ran || doc.Analyses[3].Why == "" || doc.Analyses[4].Name != "simulation" || !doc.Analyses[4].Ran {
 		t.Errorf("analyses %+v", doc.Analyses)
 	}
 	if strings.Contains(b.String(), `\u003c`) || !strings.Contains(b.String(), " < floor") || !strings.HasSuffix(b.String(), "}\n") || !strings.Contains(b.String(), "\n  \"apiVersion\"") {
