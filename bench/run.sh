@@ -36,3 +36,11 @@ measure "check examples/shop (09, network change)" 1 "$work/preflight" check exa
 measure "validate large (10k instances, 1k routers)" 0 "$work/preflight" validate "$work/large"
 measure "plan large: drain zone r01-az1" 0 "$work/preflight" plan "$work/large" --command "drain zone r01-az1"
 measure "check large: drain zone r01-az1" 1 "$work/preflight" check "$work/large" --command "drain zone r01-az1"
+# The incident library: each faulty change blocked, each intended change passed.
+for dir in examples/incidents/*/; do
+  name=$(basename "$dir")
+  for kind in faulty:1 intended:0; do
+    file=$(ls "$dir"changes/"${kind%:*}".yaml "$dir"changes/"${kind%:*}".cmd 2>/dev/null | head -1)
+    measure "check incident $name (${kind%:*})" "${kind#*:}" "$work/preflight" check "$dir"twin --change "$file"
+  done
+done
