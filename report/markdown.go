@@ -204,14 +204,7 @@ func mdTail(b *strings.Builder, r *check.Report) {
 	if len(r.Analyses) > 0 {
 		b.WriteString("\n### Analyses\n\n| analysis | result |\n|---|---|\n")
 		for _, a := range r.Analyses {
-			state := fmt.Sprintf("ran, %d finding(s)", a.Findings)
-			switch {
-			case !a.Ran:
-				state = "skipped: " + a.Why
-			case a.Why != "":
-				state += "; " + a.Why
-			}
-			fmt.Fprintf(b, "| %s | %s |\n", mdText(a.Name), mdText(clip(state, mdClip)))
+			fmt.Fprintf(b, "| %s | %s |\n", mdText(a.Name), mdText(clip(analysisState(a), mdClip)))
 		}
 	}
 	fmt.Fprintf(b, "\n---\n<sub>preflight %s · apiVersion %s</sub>\n", strings.ToLower(r.Kind), mdCode(r.APIVersion, false))

@@ -94,18 +94,24 @@ func Text(w io.Writer, r *check.Report, st Style) error {
 	if len(r.Analyses) > 0 {
 		fmt.Fprintf(&b, "\nAnalyses\n")
 		for _, a := range r.Analyses {
-			state := fmt.Sprintf("ran, %d finding(s)", a.Findings)
-			switch {
-			case !a.Ran:
-				state = "skipped: " + a.Why
-			case a.Why != "":
-				state += "; " + a.Why
-			}
-			fmt.Fprintf(&b, "  %-10s %s\n", a.Name, state)
+			fmt.Fprintf(&b, "  %-10s %s\n", a.Name, analysisState(a))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// analysisState says whether an analysis ran and what it found, or why
+// it was skipped.
+func analysisState(a check.Analysis) string {
+	state := fmt.Sprintf("ran, %d finding(s)", a.Findings)
+	switch {
+	case !a.Ran:
+		state = "skipped: " + a.Why
+	case a.Why != "":
+		state += "; " + a.Why
+	}
+	return state
 }
 
 // approvalsLine says what approvals a change needs, in one line.

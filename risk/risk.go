@@ -7,7 +7,9 @@ package risk
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -213,7 +215,7 @@ func criticality(res *change.Result) Factor {
 		}
 	}
 	worst, which := 0, ""
-	for _, name := range sortedKeys(names) {
+	for _, name := range slices.Sorted(maps.Keys(names)) {
 		svc := twin.Lookup[twin.Service](res.Before, name)
 		if svc == nil {
 			continue
@@ -395,14 +397,5 @@ func shippedConsumers(res *change.Result) []string {
 			out = append(out, a.Consumer)
 		}
 	}
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

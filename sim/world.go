@@ -1,12 +1,11 @@
 package sim
 
 import (
+	"maps"
 	"math"
+	"slices"
 
 	"github.com/preflight-sh/preflight/capacity"
-	"slices"
-	"sort"
-
 	"github.com/preflight-sh/preflight/sitepaths"
 	"github.com/preflight-sh/preflight/twin"
 )
@@ -213,7 +212,7 @@ func build(s *twin.Snapshot, tick float64, paths func() (*sitepaths.Paths, error
 				p.baseCap += c
 			}
 		}
-		for _, z := range sortedKeys(zones) {
+		for _, z := range slices.Sorted(maps.Keys(zones)) {
 			p := zones[z]
 			sv.pools = append(sv.pools, len(w.pools))
 			sv.inRegion[p.region] = append(sv.inRegion[p.region], len(w.pools))
@@ -350,13 +349,4 @@ func resolveShares(e *entry, region string, healthy func(int) bool, out []float6
 	for _, a := range capacity.ResolveWith(e.record, region, func(a twin.DNSAnswer) bool { return healthy(e.answerIdx[a.Name]) }) {
 		out[e.answerIdx[a.Answer.Name]] += a.Share
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
