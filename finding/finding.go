@@ -4,6 +4,7 @@ package finding
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/preflight-sh/preflight/twin"
 )
@@ -78,20 +79,35 @@ type Finding struct {
 }
 
 // Sort orders findings most severe first; at equal severity, causes
-// before consequences (what the change does to the twin before what the
-// simulation shows it leads to), then by weight (heaviest first), then by
-// ID.
+// before consequences (what the change does to the twin, then what the
+// simulation shows it leads to: congested links and devices, overloaded
+// services, and last what clients see), then by weight (heaviest first),
+// then by ID.
 func Sort(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		if a, b := fs[i].Severity.Rank(), fs[j].Severity.Rank(); a != b {
 			return a > b
 		}
-		if a, b := fs[i].Category == "simulation", fs[j].Category == "simulation"; a != b {
-			return b
+		if a, b := consequence(fs[i]), consequence(fs[j]); a != b {
+			return a < b
 		}
 		if fs[i].Weight != fs[j].Weight {
 			return fs[i].Weight > fs[j].Weight
 		}
 		return fs[i].ID < fs[j].ID
 	})
+}
+
+// consequence ranks how far down the chain from cause to symptom a
+// finding is.
+func consequence(f Finding) int {
+	switch {
+	case f.Category != "simulation":
+		return 0
+	case strings.HasPrefix(f.ID, "simulation.congestion."):
+		return 1
+	case strings.HasPrefix(f.ID, "simulation.overload."):
+		return 2
+	}
+	return 3
 }
