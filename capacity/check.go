@@ -180,22 +180,27 @@ func headroom(s *twin.Snapshot, svc *twin.Service, inst []*twin.Instance, places
 			})
 			continue
 		}
-		// N-1: lose the zone that hurts most.
-		worst, worstCap := "", -1.0
-		for _, z := range r.zones {
-			left := r.capacity - zones[z].capacity
-			if worstCap < 0 || left < worstCap {
-				worst, worstCap = z, left
-			}
+		// N-k: lose the k zones that hurt most (the largest).
+		k := max(1, svc.ZoneLosses)
+		byCap := slices.Clone(r.zones)
+		sort.SliceStable(byCap, func(i, j int) bool { return zones[byCap[i]].capacity > zones[byCap[j]].capacity })
+		if len(byCap) < k {
+			k = len(byCap)
 		}
-		if worst == "" || worstCap >= demand {
+		lost := byCap[:k]
+		worstCap := r.capacity
+		for _, z := range lost {
+			worstCap -= zones[z].capacity
+		}
+		if len(lost) == 0 || worstCap >= demand {
 			continue
 		}
+		worst := strings.Join(lost, " and ")
 		out = append(out, finding.Finding{
-			ID:       fmt.Sprintf("capacity.n-1/%s/region=%s", svc.Name, region),
+			ID:       fmt.Sprintf("capacity.n-%d/%s/region=%s", k, svc.Name, region),
 			Category: "capacity.n-1",
 			Severity: finding.Critical,
-			Message:  fmt.Sprintf("service %s in %s has no N-1 zone headroom: losing %s leaves %s for %s at peak", svc.Name, region, worst, units.Rate(worstCap).Short(), units.Rate(demand).Short()),
+			Message:  fmt.Sprintf("service %s in %s has no N-%d zone headroom: losing %s leaves %s for %s at peak", svc.Name, region, k, worst, units.Rate(worstCap).Short(), units.Rate(demand).Short()),
 			Objects:  []finding.Object{finding.ObjectOf(svc, "instanceCapacity")},
 			Evidence: finding.Evidence{
 				Figures: []finding.Figure{{Name: "capacity without " + worst, Value: worstCap, Unit: "rps"}, {Name: "peak load", Value: demand, Unit: "rps"}, {Name: "utilisation", Value: ratio(demand, worstCap), Unit: "ratio"}},

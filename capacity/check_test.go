@@ -2,12 +2,15 @@ package capacity_test
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/preflight-sh/preflight/capacity"
+	"github.com/preflight-sh/preflight/change"
 	"github.com/preflight-sh/preflight/finding"
+	"github.com/preflight-sh/preflight/twin"
 )
 
 // ---- floors -------------------------------------------------------------------
@@ -443,5 +446,31 @@ func TestResolve(t *testing.T) {
 			}
 			sameLines(t, "answers", got, c.want)
 		})
+	}
+}
+
+func TestZoneLossesTwo(t *testing.T) {
+	s, err := twin.Load("../examples/shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := *twin.Lookup[twin.Service](s, "api")
+	api.ZoneLosses = 2
+	s = s.Edit([]twin.Object{&api}, nil)
+	ops, err := change.Compile("drain instance api-use1-az1-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := change.Apply(s, &change.ChangeSet{Operations: ops})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range capacity.Check(res) {
+		ids = append(ids, f.ID)
+	}
+	// Sized for one zone lost, api cannot lose two of a region's three.
+	if !slices.Contains(ids, "capacity.n-2/api/region=us-east-1") {
+		t.Errorf("findings %v", ids)
 	}
 }

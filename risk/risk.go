@@ -287,7 +287,7 @@ func bySeverity(f *Factor, w *finding.Finding, crit, warn int, none string) {
 
 func tolerance(fs []finding.Finding) Factor {
 	f := Factor{Name: "failure tolerance", Max: 15}
-	bySeverity(&f, worst(fs, "capacity.n-1", "simulation.zone-failure", "failures."), 15, 8, "no loss of failure tolerance found")
+	bySeverity(&f, worst(fs, "capacity.n-", "simulation.zone-failure", "failures."), 15, 8, "no loss of failure tolerance found")
 	return f
 }
 

@@ -53,6 +53,7 @@ var descriptions = map[string]string{
 	"github.com/preflight-sh/preflight/twin.Service.Latency":         "Latency is the mean time one request takes to serve on an idle instance (default 20ms); queueing adds to it under load.",
 	"github.com/preflight-sh/preflight/twin.Service.MaxQueue":        "MaxQueue bounds the work an instance queues, as time to drain it (default 10s); requests beyond it are rejected.",
 	"github.com/preflight-sh/preflight/twin.Service.Stateful":        "Stateful says the service's instances hold data: removing one destroys what it holds, which no rollback brings back.",
+	"github.com/preflight-sh/preflight/twin.Service.ZoneLosses":      "ZoneLosses is how many zones of a region the service must survive losing at peak (N-k); default 1.",
 	"github.com/preflight-sh/preflight/twin.Site":                    "Site is a physical location: a data centre or a point of presence.",
 	"github.com/preflight-sh/preflight/twin.Source":                  "Source records where an object was written: the position of the document and of each of its fields by path.",
 	"github.com/preflight-sh/preflight/twin.StaticRoute":             "StaticRoute sends a prefix to a next-hop address, out of an interface, or drops it (a null route).",

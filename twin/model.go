@@ -223,9 +223,12 @@ type Service struct {
 	InstanceCapacity units.Rate    `json:"instanceCapacity"`
 	Floors           Floors        `json:"floors,omitempty"`
 	Headroom         units.Percent `json:"headroom,omitempty"`
-	Dependencies     []Dependency  `json:"dependencies,omitempty"`
-	Autoscaling      *Autoscaling  `json:"autoscaling,omitempty"`
-	SLO              *SLO          `json:"slo,omitempty"`
+	// ZoneLosses is how many zones of a region the service must survive
+	// losing at peak (N-k); default 1.
+	ZoneLosses   int          `json:"zoneLosses,omitempty"`
+	Dependencies []Dependency `json:"dependencies,omitempty"`
+	Autoscaling  *Autoscaling `json:"autoscaling,omitempty"`
+	SLO          *SLO         `json:"slo,omitempty"`
 	// Latency is the mean time one request takes to serve on an idle
 	// instance (default 20ms); queueing adds to it under load.
 	Latency units.Duration `json:"latency,omitempty"`

@@ -761,6 +761,9 @@ func (v *validator) service(s *Service) {
 	if s.HealthCheck != nil {
 		v.healthCheck(s, *s.HealthCheck)
 	}
+	if s.ZoneLosses < 0 || s.ZoneLosses > 2 {
+		v.errorf(s, "zoneLosses", "zoneLosses is %d: use 1 (N-1, the default) or 2 (N-2)", s.ZoneLosses)
+	}
 	if c := s.Crash; c != nil {
 		v.positive(s, "crash.overload", float64(c.Overload), "it is how long instances survive overload; write e.g. 60s")
 		v.positive(s, "crash.restart", float64(c.Restart), "it is how long a crashed instance takes to serve again; write e.g. 30s")
