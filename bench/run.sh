@@ -40,7 +40,8 @@ measure "check large: drain zone r01-az1" 1 "$work/preflight" check "$work/large
 for dir in examples/incidents/*/; do
   name=$(basename "$dir")
   for kind in faulty:1 intended:0; do
-    file=$(ls "$dir"changes/"${kind%:*}".yaml "$dir"changes/"${kind%:*}".cmd 2>/dev/null | head -1)
+    file="$dir"changes/"${kind%:*}".yaml
+    [ -f "$file" ] || file="$dir"changes/"${kind%:*}".cmd
     measure "check incident $name (${kind%:*})" "${kind#*:}" "$work/preflight" check "$dir"twin --change "$file"
   done
 done
