@@ -104,7 +104,7 @@ func (u *universe) up(s *twin.Snapshot) *upState {
 			d = c
 		}
 		st.devs[i] = d
-		st.dev[i] = d.State.Up() && s.SiteUp(d.Site)
+		st.dev[i] = d.State.Up() && s.SitePowered(d.Site)
 	}
 	for k, l := range u.links {
 		if c, ok := s.Get("Link", l.Name).(*twin.Link); ok {

@@ -68,7 +68,7 @@ const defaultCost = 10
 func newModel(s *twin.Snapshot) *model {
 	m := &model{snap: s, byName: map[string]*device{}, bySite: map[string][]*device{}}
 	for i, d := range twin.Typed[twin.Device](s) {
-		dev := &device{idx: i, cfg: d, up: d.State.Up() && s.SiteUp(d.Site), ifaces: make([]iface, len(d.Interfaces))}
+		dev := &device{idx: i, cfg: d, up: d.State.Up() && s.SitePowered(d.Site), ifaces: make([]iface, len(d.Interfaces))}
 		for j := range d.Interfaces {
 			dev.ifaces[j].cfg = &d.Interfaces[j]
 		}

@@ -84,3 +84,15 @@ func (s *Snapshot) SiteUp(name string) bool {
 	}
 	return site.Zone == "" || s.ZoneUp(site.Zone)
 }
+
+// SitePowered reports whether a site's equipment runs: it exists and
+// neither it nor its zone is down. A drained site or zone is taken out of
+// service for traffic, but its routers still forward.
+func (s *Snapshot) SitePowered(name string) bool {
+	site, ok := s.Get("Site", name).(*Site)
+	if !ok || site.State == Down {
+		return false
+	}
+	z, ok := s.Get("Zone", site.Zone).(*Zone)
+	return site.Zone == "" || !ok || z.State != Down
+}
