@@ -17,9 +17,9 @@ type network struct {
 	devices []element
 	linkIdx map[string]int
 	devIdx  map[string]int
-	routes  map[[2]int]*route
+	routes  []*route // by pair, computed on first use
 	traffic []float64 // bits/s between sites, src*len(sites)+dst
-	pass    []float64 // share delivered between sites, from the last tick
+	pass    []float64 // share delivered between sites, from the last tick (-1: no traffic)
 }
 
 // element is a link or device with its capacity (bits/s; 0 means unknown)
@@ -44,7 +44,7 @@ type share struct {
 }
 
 func newNetwork(s *twin.Snapshot, paths *sitepaths.Paths) *network {
-	n := &network{paths: paths, siteIdx: map[string]int{}, linkIdx: map[string]int{}, devIdx: map[string]int{}, routes: map[[2]int]*route{}}
+	n := &network{paths: paths, siteIdx: map[string]int{}, linkIdx: map[string]int{}, devIdx: map[string]int{}}
 	for _, st := range twin.Typed[twin.Site](s) {
 		n.siteIdx[st.Name] = len(n.sites)
 		n.sites = append(n.sites, st.Name)
@@ -58,9 +58,10 @@ func newNetwork(s *twin.Snapshot, paths *sitepaths.Paths) *network {
 		n.devices = append(n.devices, element{name: d.Name, capacity: float64(d.Capacity)})
 	}
 	n.traffic = make([]float64, len(n.sites)*len(n.sites))
+	n.routes = make([]*route, len(n.traffic))
 	n.pass = make([]float64, len(n.traffic))
 	for i := range n.pass {
-		n.pass[i] = 1
+		n.pass[i] = -1
 	}
 	return n
 }
@@ -99,15 +100,17 @@ func (n *network) delivered(k int) float64 {
 	if n == nil || k < 0 {
 		return 1
 	}
+	if n.pass[k] < 0 {
+		return n.route(k).delivered
+	}
 	return n.pass[k]
 }
 
 func (n *network) route(k int) *route {
-	key := [2]int{k / len(n.sites), k % len(n.sites)}
-	if r := n.routes[key]; r != nil {
+	if r := n.routes[k]; r != nil {
 		return r
 	}
-	pr := n.paths.Between(n.sites[key[0]], n.sites[key[1]])
+	pr := n.paths.Between(n.sites[k/len(n.sites)], n.sites[k%len(n.sites)])
 	r := &route{delivered: pr.Delivered, modelled: pr.Modelled}
 	if !pr.Modelled {
 		r.delivered = 1
@@ -122,7 +125,7 @@ func (n *network) route(k int) *route {
 			r.devices = append(r.devices, share{i, d.Fraction})
 		}
 	}
-	n.routes[key] = r
+	n.routes[k] = r
 	return r
 }
 
@@ -161,17 +164,18 @@ func (n *network) settle() bool {
 	lossOf(n.devices)
 	changed := false
 	for k, t := range n.traffic {
-		r := n.route(k)
-		lost := 0.0
+		p := -1.0 // no traffic: what the paths deliver, looked up when asked
 		if t > 0 {
+			r := n.route(k)
+			lost := 0.0
 			for _, s := range r.links {
 				lost += s.frac * n.links[s.idx].loss
 			}
 			for _, s := range r.devices {
 				lost = max(lost, s.frac*n.devices[s.idx].loss)
 			}
+			p = r.delivered * max(0, 1-lost)
 		}
-		p := r.delivered * max(0, 1-lost)
 		if p != n.pass[k] {
 			changed = true
 			n.pass[k] = p
