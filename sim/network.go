@@ -17,7 +17,7 @@ type network struct {
 	devices []element
 	linkIdx map[string]int
 	devIdx  map[string]int
-	routes  []*route // by pair, computed on first use
+	routes  []*route  // by pair, computed on first use
 	traffic []float64 // bits/s between sites, src*len(sites)+dst
 	pass    []float64 // share delivered between sites, from the last tick (-1: no traffic)
 }

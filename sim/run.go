@@ -282,22 +282,22 @@ func (m *sim) install(w *world) {
 	m.entries = make([]*entryState, len(w.entries))
 	for i, e := range w.entries {
 		es := m.st.entries[e.name]
-		if es == nil || (e.record != nil && len(es.sum) != len(e.record.Answers)) || (e.record != nil && len(es.ring) != e.ttl) {
+		switch {
+		case es == nil || (e.record != nil && len(es.ring) != e.ttl):
 			old := es
 			es = &entryState{retr: newRetrier(e.policy, m.tick)}
 			if old != nil {
 				es.retr = old.retr
 			}
 			if e.record != nil {
-				es.ring = make([][]float64, e.ttl)
-				for j := range es.ring {
-					es.ring[j] = make([]float64, len(e.record.Answers))
-				}
-				es.sum = make([]float64, len(e.record.Answers))
-				es.answers = make([]float64, len(e.record.Answers))
+				es.recache(e.record.Answers, e.ttl)
 				es.same = -1 // filled on the first resolution
 			}
 			m.st.entries[e.name] = es
+		case e.record != nil:
+			// The record may have changed: clients keep the answers they
+			// hold until their TTL runs out.
+			es.recache(e.record.Answers, e.ttl)
 		}
 		es.resolved = false // the record may have changed
 		m.entries[i] = es

@@ -543,3 +543,25 @@ waves: [{name: first, regions: [r2], bake: 5m}, {name: rest, regions: [r1]}]
 		t.Errorf("after the rollback, success %g", v)
 	}
 }
+
+func TestEmptiedRecordFailsAsCachesExpire(t *testing.T) {
+	// The record loses its only answer at 2m: clients still holding it
+	// keep reaching the load balancer until their TTL (60s) runs out.
+	s := load(t, twinSpec{perZone: 3, capacity: "100rps", demand: "300rps", dnsTTL: "60s"})
+	cs, err := change.ParseFile("empty.yaml", []byte("title: empty the record\noperations:\n  - {op: remove, kind: DNSRecord, name: www, path: \"answers[*]\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(s, Options{Duration: 5 * time.Minute, Events: []Event{{At: 2 * time.Minute, Name: "empty", Change: cs}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := r.Entries[0]
+	at := func(d time.Duration) float64 { return e.success[int(d/time.Second)] }
+	if v := at(2*time.Minute + 30*time.Second); math.Abs(v-0.5) > 0.05 {
+		t.Errorf("halfway through the TTL, success %g, want about 0.5", v)
+	}
+	if v := at(3*time.Minute + 5*time.Second); v > 0.01 {
+		t.Errorf("after the TTL, success %g: no client holds an answer", v)
+	}
+}

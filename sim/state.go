@@ -1,5 +1,11 @@
 package sim
 
+import (
+	"slices"
+
+	"github.com/preflight-sh/preflight/twin"
+)
+
 // state is what changes during a run, kept by name so it carries over when
 // the snapshot changes (a change applied or rolled back, a zone failed).
 type state struct {
@@ -72,8 +78,11 @@ func (h *hcState) settled() bool {
 }
 
 type entryState struct {
-	retr     *retrier
-	w        []share     // direct entry: where requests went
+	retr *retrier
+	w    []share // direct entry: where requests went
+	// cols are the answers the cache's columns stand for: the record's,
+	// then those it no longer has that clients still hold.
+	cols     []twin.DNSAnswer
 	ring     [][]float64 // DNS answers cached by clients, one resolution per tick over the TTL
 	answers  []float64   // this tick's resolution
 	health   []bool      // the answers' health it was computed for
@@ -98,4 +107,44 @@ type launch struct {
 
 func newState() *state {
 	return &state{pools: map[string]*poolState{}, checks: map[string]*hcState{}, entries: map[string]*entryState{}, scaling: map[string]*scalingState{}, callRetr: map[string]*retrier{}}
+}
+
+// recache fits the clients' DNS cache to the record's answers: columns
+// follow the record's answers by name, and an answer the record dropped
+// stays, as clients hold it, until its last cached share runs out.
+func (es *entryState) recache(answers []twin.DNSAnswer, ttl int) {
+	old := map[string]int{}
+	for c, a := range es.cols {
+		old[a.Name] = c
+	}
+	cols := slices.Clone(answers)
+	kept := map[string]bool{}
+	for _, a := range answers {
+		kept[a.Name] = true
+	}
+	for c, a := range es.cols {
+		if !kept[a.Name] && es.sum[c] > 0 {
+			cols = append(cols, a)
+		}
+	}
+	if slices.EqualFunc(cols, es.cols, func(a, b twin.DNSAnswer) bool { return a.Name == b.Name }) && len(es.ring) == ttl {
+		es.cols = cols
+		return
+	}
+	ring := make([][]float64, ttl)
+	sum := make([]float64, len(cols))
+	for j := range ring {
+		ring[j] = make([]float64, len(cols))
+		if j >= len(es.ring) {
+			continue
+		}
+		for c, a := range cols {
+			if o, ok := old[a.Name]; ok {
+				ring[j][c] = es.ring[j][o]
+				sum[c] += ring[j][c]
+			}
+		}
+	}
+	es.cols, es.ring, es.sum, es.answers = cols, ring, sum, make([]float64, len(cols))
+	es.same = min(es.same, 0)
 }

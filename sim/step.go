@@ -38,7 +38,7 @@ func (m *sim) step(t int) {
 		switch {
 		case e.record != nil:
 			m.resolve(i)
-			for a, ans := range e.record.Answers {
+			for a, ans := range es.cols {
 				if share := es.sum[a] / float64(e.ttl); share > 0 && ans.LoadBalancer != "" {
 					if bi := m.lbIndex(ans.LoadBalancer); bi >= 0 {
 						m.lbOffered[bi] += es.attempts * share
@@ -217,7 +217,7 @@ func (m *sim) answer(i int) {
 	switch {
 	case e.record != nil:
 		answered := 0.0
-		for a, ans := range e.record.Answers {
+		for a, ans := range es.cols {
 			share := es.sum[a] / float64(e.ttl)
 			if share <= 0 {
 				continue
@@ -258,7 +258,9 @@ func (m *sim) resolve(i int) {
 		key = append(key, m.dnsHealthy(i, a))
 	}
 	if !es.resolved || !slices.Equal(key, es.health) {
-		resolveShares(e, m.w.regions[e.region], func(a int) bool { return key[a] }, answers)
+		// Answers the record no longer has are never handed out again.
+		clear(answers)
+		resolveShares(e, m.w.regions[e.region], func(a int) bool { return key[a] }, answers[:len(e.record.Answers)])
 		es.health, es.resolved = append(es.health[:0], key...), true
 	}
 	if es.same < 0 {
