@@ -98,6 +98,7 @@ func newRoot(e *env) *cobra.Command {
 		}
 	}
 	root.AddCommand(validateCmd(e), planCmd(e), checkCmd(e), diffCmd(e), genCmd(e), dataplaneCmd(e), traceCmd(e), reachCmd(e), failuresCmd(e), simulateCmd(e))
+	root.AddCommand(serviceCmds(e)...)
 	return root
 }
 
