@@ -103,6 +103,19 @@ func (v Value) MarshalJSON() ([]byte, error) {
 	return yaml.MarshalContext(nil, out, yaml.JSON())
 }
 
+// UnmarshalJSON rebuilds a value from the JSON MarshalJSON writes, by
+// parsing it as YAML (of which JSON is a subset): the value's text, fields
+// and Field lookups come back; positions are those within the JSON text,
+// under the file name "json".
+func (v *Value) UnmarshalJSON(b []byte) error {
+	pv, err := ParseValue("json", string(b))
+	if err != nil {
+		return err
+	}
+	*v = pv
+	return nil
+}
+
 // ParseValue parses YAML text (a scalar, list or mapping) into a Value.
 func ParseValue(file, text string) (Value, error) {
 	docs, errs := twin.ParseDocuments(file, []byte(text))

@@ -30,7 +30,7 @@ func serviceCmds(e *env) []*cobra.Command {
 }
 
 // openServer loads the twin and opens the server's databases.
-func openServer(ctx context.Context, e *env, data, twinDir string, workers int, jobTimeout time.Duration) (*server.Server, *slog.Logger, error) {
+func openServer(ctx context.Context, e *env, data, twinDir string, workers int, jobTimeout time.Duration, secureCookies bool) (*server.Server, *slog.Logger, error) {
 	if data == "" || twinDir == "" {
 		return nil, nil, badInput(errors.New("preflight: give --data DIR|postgres://URL and --twin DIR"))
 	}
@@ -39,7 +39,8 @@ func openServer(ctx context.Context, e *env, data, twinDir string, workers int, 
 		return nil, nil, badInput(fmt.Errorf("preflight: %w", err))
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	srv, err := server.New(ctx, server.Config{DSN: data, Twin: tw, Logger: log, Workers: workers, JobTimeout: jobTimeout})
+	srv, err := server.New(ctx, server.Config{DSN: data, Twin: tw, Logger: log, Workers: workers, JobTimeout: jobTimeout,
+		SecureCookies: secureCookies})
 	if err != nil {
 		return nil, nil, badInput(fmt.Errorf("preflight: %w", err))
 	}
@@ -50,7 +51,7 @@ func openServer(ctx context.Context, e *env, data, twinDir string, workers int, 
 func serveCmd(e *env) *cobra.Command {
 	var addr, data, twinDir string
 	var workers int
-	var allowRemote bool
+	var allowRemote, secureCookies bool
 	var jobTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve --data DIR|postgres://URL --twin DIR [--addr 127.0.0.1:8080]",
@@ -66,7 +67,7 @@ func serveCmd(e *env) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			srv, log, err := openServer(ctx, e, data, twinDir, workers, jobTimeout)
+			srv, log, err := openServer(ctx, e, data, twinDir, workers, jobTimeout, secureCookies)
 			if err != nil {
 				return err
 			}
@@ -105,6 +106,7 @@ func serveCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&twinDir, "twin", "", "the twin directory changes are verified on")
 	cmd.Flags().IntVar(&workers, "workers", 2, "verification jobs run at once in this process (0: none, with PostgreSQL and separate workers)")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --addr")
+	cmd.Flags().BoolVar(&secureCookies, "secure-cookies", false, "mark the web UI's cookies Secure (behind a TLS proxy; they always are over TLS)")
 	cmd.Flags().DurationVar(&jobTimeout, "job-timeout", 2*time.Minute, "longest a verification may run")
 	return cmd
 }
@@ -143,7 +145,7 @@ func workerCmd(e *env) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			srv, log, err := openServer(ctx, e, data, twinDir, workers, jobTimeout)
+			srv, log, err := openServer(ctx, e, data, twinDir, workers, jobTimeout, false)
 			if err != nil {
 				return err
 			}

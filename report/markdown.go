@@ -85,7 +85,7 @@ func mdHead(b *strings.Builder, r *check.Report) {
 		fmt.Fprintf(b, "- blast radius: %s\n", blastLine(r.BlastRadius))
 	}
 	if r.Risk != nil {
-		fmt.Fprintf(b, "- risk: **%d/100** (%s) — %s\n", r.Risk.Score, r.Risk.Tier, mdText(approvalsLine(r.Risk.Approvals)))
+		fmt.Fprintf(b, "- risk: **%d/100** (%s) — %s\n", r.Risk.Score, r.Risk.Tier, mdText(ApprovalsLine(r.Risk.Approvals)))
 	}
 	if p := r.Rollback; p != nil && (len(p.Irreversible) > 0 || !p.Verified) {
 		what := "not verified: " + p.Why

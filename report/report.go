@@ -12,6 +12,7 @@ import (
 	"github.com/preflight-sh/preflight/change"
 	"github.com/preflight-sh/preflight/check"
 	"github.com/preflight-sh/preflight/finding"
+	"github.com/preflight-sh/preflight/policy"
 	"github.com/preflight-sh/preflight/risk"
 	"github.com/preflight-sh/preflight/units"
 	"github.com/preflight-sh/preflight/verdict"
@@ -85,7 +86,7 @@ func Text(w io.Writer, r *check.Report, st Style) error {
 		Verdict(&b, *r.Verdict, st)
 	}
 	if r.Risk != nil {
-		fmt.Fprintf(&b, "Risk: %d/100 (%s) — %s\n", r.Risk.Score, r.Risk.Tier, approvalsLine(r.Risk.Approvals))
+		fmt.Fprintf(&b, "Risk: %d/100 (%s) — %s\n", r.Risk.Score, r.Risk.Tier, ApprovalsLine(r.Risk.Approvals))
 	}
 	writeFindings(&b, r.Findings, st)
 	writeRisk(&b, r)
@@ -114,8 +115,9 @@ func analysisState(a check.Analysis) string {
 	return state
 }
 
-// approvalsLine says what approvals a change needs, in one line.
-func approvalsLine(a risk.Approvals) string {
+// ApprovalsLine says what approvals a change needs, in one line: "needs 2
+// approval(s), including one from each of: team a, team b".
+func ApprovalsLine(a risk.Approvals) string {
 	switch {
 	case a.Required == 0:
 		return "no approval needed"
@@ -138,16 +140,7 @@ func writeRisk(b *strings.Builder, r *check.Report) {
 	if len(r.Policies) > 0 {
 		fmt.Fprintf(b, "\nPolicies (%d)\n", len(r.Policies))
 		for _, p := range r.Policies {
-			state := "holds"
-			switch {
-			case p.Violated && p.Shadow:
-				state = "shadow: would have been violated"
-			case p.Violated && p.Overridden != nil:
-				state = fmt.Sprintf("violated, overridden by %s: %s", p.Overridden.Approver, p.Overridden.Reason)
-			case p.Violated:
-				state = "violated"
-			}
-			fmt.Fprintf(b, "  %-24s %-15s %s  %s\n", p.Policy, p.Enforcement, state, p.Pos)
+			fmt.Fprintf(b, "  %-24s %-15s %s  %s\n", p.Policy, p.Enforcement, PolicyState(p), p.Pos)
 		}
 	}
 	if p := r.Rollback; p != nil {
@@ -208,40 +201,66 @@ func writeFinding(b *strings.Builder, f finding.Finding, st Style) {
 func writeOperations(b *strings.Builder, ops []change.Operation) {
 	fmt.Fprintf(b, "\nOperations (%d)\n", len(ops))
 	for i, op := range ops {
-		target := op.Name
-		if target == "" && len(op.Selector) > 0 {
-			target = "selector " + op.Selector.String()
-			if op.Count > 0 {
-				target += fmt.Sprintf(" count=%d", op.Count)
-			}
-		}
-		line := fmt.Sprintf("%s %s %s", op.Op, op.Kind, target)
-		if op.Op == change.OpAdd {
-			line = "add " + op.Kind
-			if op.Object != nil {
-				switch name, ok := op.Object.Field("name"); {
-				case name != "":
-					line += " " + name
-				case ok:
-					line += " (named when applied; see the blast radius)"
-				}
-			}
-		}
-		if op.Path != "" {
-			line += " path " + op.Path
-		}
-		var sets []string
-		for _, f := range op.Fields {
-			sets = append(sets, f.Path+"="+f.Value.Text())
-		}
-		if len(sets) > 0 {
-			line += ": " + strings.Join(sets, ", ")
-		}
+		line := operationText(op)
 		if op.Command != "" {
 			line += "   [" + op.Command + "]"
 		}
 		fmt.Fprintf(b, "  %d. %s\n", i+1, strings.TrimSpace(line))
 	}
+}
+
+// OperationLine is one operation of a change in words, as the text report
+// lists it (without the command it came from): "remove Instance selector
+// zone=use1-az1", "set Service api: replicas=6".
+func OperationLine(op change.Operation) string { return strings.TrimSpace(operationText(op)) }
+
+// operationText is OperationLine before trimming.
+func operationText(op change.Operation) string {
+	target := op.Name
+	if target == "" && len(op.Selector) > 0 {
+		target = "selector " + op.Selector.String()
+		if op.Count > 0 {
+			target += fmt.Sprintf(" count=%d", op.Count)
+		}
+	}
+	line := fmt.Sprintf("%s %s %s", op.Op, op.Kind, target)
+	if op.Op == change.OpAdd {
+		line = "add " + op.Kind
+		if op.Object != nil {
+			switch name, ok := op.Object.Field("name"); {
+			case name != "":
+				line += " " + name
+			case ok:
+				line += " (named when applied; see the blast radius)"
+			}
+		}
+	}
+	if op.Path != "" {
+		line += " path " + op.Path
+	}
+	var sets []string
+	for _, f := range op.Fields {
+		sets = append(sets, f.Path+"="+f.Value.Text())
+	}
+	if len(sets) > 0 {
+		line += ": " + strings.Join(sets, ", ")
+	}
+	return line
+}
+
+// PolicyState says what a policy decided, in words: "holds", "violated",
+// "shadow: would have been violated" or "violated, overridden by NAME:
+// REASON".
+func PolicyState(p policy.Outcome) string {
+	switch {
+	case p.Violated && p.Shadow:
+		return "shadow: would have been violated"
+	case p.Violated && p.Overridden != nil:
+		return fmt.Sprintf("violated, overridden by %s: %s", p.Overridden.Approver, p.Overridden.Reason)
+	case p.Violated:
+		return "violated"
+	}
+	return "holds"
 }
 
 var actionMark = map[string]string{"added": "+", "removed": "-", "modified": "~"}

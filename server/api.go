@@ -31,6 +31,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/changes/{id}/decisions", s.auth(s.decide))
 	mux.HandleFunc("POST /api/v1/changes/{id}/apply", s.auth(s.transition(store.Approved, store.Applied)))
 	mux.HandleFunc("POST /api/v1/changes/{id}/rollback", s.auth(s.transition(store.Applied, store.RolledBack)))
+	s.uiRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	})
@@ -394,9 +395,10 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(c.Report)
 	case "markdown":
-		// The stored report is JSON, and operation values do not decode
-		// back: the check is run again, which gives the same report for
-		// the same change on the same twin version.
+		// The stored report is JSON, which keeps what the pages show but not
+		// the twins before and after the change that the Markdown's
+		// details come from: the check is run again, which gives the same
+		// report for the same change on the same twin version.
 		if decodeReport(c) == nil {
 			writeError(w, http.StatusConflict, "change %d has no check report to render (it could not be checked)", c.ID)
 			return
@@ -453,46 +455,77 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if dr.ChangeHash != "" && dr.ChangeHash != c.ChangeHash {
-		writeError(w, http.StatusConflict, "change %d is now at hash %s, not %s: look at it again", c.ID, c.ChangeHash, dr.ChangeHash)
+	res, err := s.takeDecision(r.Context(), u, c, dr)
+	if err != nil {
+		s.fail(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusCreated, res)
+}
+
+// requestError is a refusal with its HTTP status code.
+type requestError struct {
+	code int
+	msg  string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func refuse(code int, format string, args ...any) error {
+	return &requestError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// fail answers an error of takeDecision (or the store) as JSON.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var re *requestError
+	if errors.As(err, &re) {
+		writeError(w, re.code, "%s", re.msg)
+		return
+	}
+	s.storeError(w, r, err)
+}
+
+// takeDecision records u's decision on request c and advances the
+// request: the API's and the web UI's decisions both come here. Refusals
+// are *requestError; other errors are the store's.
+func (s *Server) takeDecision(ctx context.Context, u store.User, c store.ChangeRequest, dr DecisionRequest) (DecisionResult, error) {
+	if dr.ChangeHash != "" && dr.ChangeHash != c.ChangeHash {
+		return DecisionResult{}, refuse(http.StatusConflict, "change %d is now at hash %s, not %s: look at it again", c.ID, c.ChangeHash, dr.ChangeHash)
 	}
 	rep := decodeReport(c)
 	if rep == nil || (c.State != store.NeedsApproval && c.State != store.Approved) {
-		writeError(w, http.StatusConflict, "change %d is %s: decisions are taken on requests that need approval or are approved", c.ID, c.State)
-		return
+		return DecisionResult{}, refuse(http.StatusConflict, "change %d is %s: decisions are taken on requests that need approval or are approved", c.ID, c.State)
 	}
+	switch err := approval.CanDecide(approvalUser(u), request(c, rep), dr.Kind); {
+	case errors.Is(err, approval.ErrKind):
+		return DecisionResult{}, refuse(http.StatusBadRequest, "%v", err)
+	case errors.Is(err, approval.ErrRole):
+		return DecisionResult{}, refuse(http.StatusForbidden, "%v", err)
+	case errors.Is(err, approval.ErrSeparation):
+		return DecisionResult{}, refuse(http.StatusConflict, "%v", err)
+	case err != nil:
+		return DecisionResult{}, err
+	}
+	d, err := s.st.Decide(ctx, store.Decision{RequestID: c.ID, User: u.Name, Kind: store.DecisionKind(dr.Kind),
+		Policy: dr.Policy, Freeze: dr.Freeze, Reason: dr.Reason, ChangeHash: c.ChangeHash, Until: dr.Until}, "")
+	if err != nil {
+		return DecisionResult{}, err
+	}
+	st, state, err := s.advance(ctx, c.ID, u.Name)
+	if err != nil {
+		return DecisionResult{}, err
+	}
+	s.log.Info("decision", "request", c.ID, "user", u.Name, "kind", dr.Kind, "state", state)
+	return DecisionResult{Decision: decisionOf(d), State: string(state), Approval: st}, nil
+}
+
+// approvalUser is a user as package approval sees it.
+func approvalUser(u store.User) approval.User {
 	roles := make([]string, len(u.Roles))
 	for i, role := range u.Roles {
 		roles[i] = string(role)
 	}
-	switch err := approval.CanDecide(approval.User{Name: u.Name, Roles: roles, Groups: u.Groups}, request(c, rep), dr.Kind); {
-	case errors.Is(err, approval.ErrKind):
-		writeError(w, http.StatusBadRequest, "%v", err)
-		return
-	case errors.Is(err, approval.ErrRole):
-		writeError(w, http.StatusForbidden, "%v", err)
-		return
-	case errors.Is(err, approval.ErrSeparation):
-		writeError(w, http.StatusConflict, "%v", err)
-		return
-	case err != nil:
-		s.storeError(w, r, err)
-		return
-	}
-	d, err := s.st.Decide(r.Context(), store.Decision{RequestID: c.ID, User: u.Name, Kind: store.DecisionKind(dr.Kind),
-		Policy: dr.Policy, Freeze: dr.Freeze, Reason: dr.Reason, ChangeHash: c.ChangeHash, Until: dr.Until}, "")
-	if err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	st, state, err := s.advance(r.Context(), c.ID, u.Name)
-	if err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	s.log.Info("decision", "request", c.ID, "user", u.Name, "kind", dr.Kind, "state", state)
-	writeJSON(w, http.StatusCreated, DecisionResult{Decision: decisionOf(d), State: string(state), Approval: st})
+	return approval.User{Name: u.Name, Roles: roles, Groups: u.Groups}
 }
 
 // advance re-evaluates a request after a decision and moves it to

@@ -1,4 +1,5 @@
-// Package server is the change review service: an HTTP JSON API over
+// Package server is the change review service: an HTTP JSON API and the
+// web UI of package webui (ui.go) over
 // package store (change requests, decisions, freeze windows, tokens),
 // package approval (the decision rules) and package check (verification
 // on the twin), with verification run as River jobs that survive crashes.
@@ -7,6 +8,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/preflight-sh/preflight/store"
+	"github.com/preflight-sh/preflight/webui"
 )
 
 // DefaultMaxBody is the largest request body accepted (413 beyond).
@@ -40,6 +43,11 @@ type Config struct {
 	// default JobTimeout+1m; on SQLite such jobs are retried at start).
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
+	// SessionTTL is how long a web UI session lasts (default
+	// DefaultSessionTTL). SecureCookies marks the UI's cookies Secure even
+	// when the request did not come over TLS (set it behind a TLS proxy).
+	SessionTTL    time.Duration
+	SecureCookies bool
 
 	// For tests: retry failed jobs at once, and a hook between the check
 	// and recording it.
@@ -58,6 +66,9 @@ type Server struct {
 	v       *verifier
 	lock    *os.File
 	maxBody int64
+	// The web UI's CSRF tokens and sessions (see ui.go).
+	csrf     *webui.CSRF
+	sessions sessions
 }
 
 // New opens the store and River's queue and brings both schemas up to
@@ -85,6 +96,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.RescueAfter == 0 {
 		cfg.RescueAfter = cfg.JobTimeout + time.Minute
 	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	key := make([]byte, 32)
+	rand.Read(key) // never fails (crypto/rand)
+	s.csrf = webui.NewCSRF(key)
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}

@@ -189,8 +189,9 @@ func decodeReport(c store.ChangeRequest) *check.Report {
 	if len(c.Report) == 0 {
 		return nil
 	}
-	// Only what the approval rules read: the whole report does not decode
-	// (operations keep their values as syntax trees).
+	// Only what the approval rules read: decoding the operations' values
+	// and the blast radius costs more, and only the change page needs
+	// them (fullReport).
 	var rep struct {
 		Findings []finding.Finding `json:"findings"`
 		Verdict  *verdict.Verdict  `json:"verdict"`
@@ -201,6 +202,19 @@ func decodeReport(c store.ChangeRequest) *check.Report {
 		return nil
 	}
 	return &check.Report{Findings: rep.Findings, Verdict: rep.Verdict, Risk: rep.Risk, Policies: rep.Policies}
+}
+
+// fullReport reads a stored report whole, operations, blast radius and
+// rollback included; nil as for decodeReport.
+func fullReport(c store.ChangeRequest) *check.Report {
+	if len(c.Report) == 0 {
+		return nil
+	}
+	var rep check.Report
+	if err := json.Unmarshal(c.Report, &rep); err != nil || rep.Verdict == nil || rep.Risk == nil {
+		return nil
+	}
+	return &rep
 }
 
 func errString(err error) string {

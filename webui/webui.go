@@ -37,6 +37,8 @@ import (
 	"github.com/preflight-sh/preflight/check"
 	"github.com/preflight-sh/preflight/finding"
 	"github.com/preflight-sh/preflight/policy"
+	"github.com/preflight-sh/preflight/report"
+	"github.com/preflight-sh/preflight/risk"
 	"github.com/preflight-sh/preflight/store"
 	"github.com/preflight-sh/preflight/twin"
 	"github.com/preflight-sh/preflight/units"
@@ -504,7 +506,7 @@ var funcs = template.FuncMap{
 	"pct":          func(v float64) string { return units.Percent(v).Short() },
 	"num":          number,
 	"short":        shortHash,
-	"opLine":       opLine,
+	"opLine":       report.OperationLine,
 	"approvals":    approvalsLine,
 	"policyDetail": policyDetail,
 	"fraction":     func(n, num, den int) float64 { return float64(n*num) / float64(den) },
@@ -612,63 +614,18 @@ func inlineSVG(h template.HTML) template.HTML {
 	return template.HTML(s)
 }
 
-// The helpers below put into words what package report's text output says
-// with unexported helpers of its own (approvalsLine, writeOperations, the
-// policy states of writeRisk).
-
-// approvalsLine says what approvals a change needs, in one line.
+// approvalsLine says what approvals a change needs, in one line, as the
+// reports do.
 func approvalsLine(required int, groups []string) string {
-	switch {
-	case required == 0:
-		return "no approval needed"
-	case len(groups) == 0:
-		return fmt.Sprintf("needs %d approval(s)", required)
-	}
-	return fmt.Sprintf("needs %d approval(s), including one from each of: %s", required, strings.Join(groups, ", "))
+	return report.ApprovalsLine(risk.Approvals{Required: required, Groups: groups})
 }
 
 // policyDetail says more of what a policy decided than its badge
-// (violated, overridden, shadow, holds) does.
+// (violated, overridden, shadow, holds) does: the reports' words for a
+// shadow or overridden violation, nothing otherwise.
 func policyDetail(p policy.Outcome) string {
-	switch {
-	case p.Violated && p.Shadow:
-		return "would have been violated; shadow mode blocks nothing"
-	case p.Violated && p.Overridden != nil:
-		return fmt.Sprintf("violated, overridden by %s: %s", p.Overridden.Approver, p.Overridden.Reason)
+	if p.Violated && (p.Shadow || p.Overridden != nil) {
+		return report.PolicyState(p)
 	}
 	return ""
-}
-
-// opLine is one operation of a change in words.
-func opLine(op change.Operation) string {
-	target := op.Name
-	if target == "" && len(op.Selector) > 0 {
-		target = "selector " + op.Selector.String()
-		if op.Count > 0 {
-			target += fmt.Sprintf(" count=%d", op.Count)
-		}
-	}
-	line := fmt.Sprintf("%s %s %s", op.Op, op.Kind, target)
-	if op.Op == change.OpAdd {
-		line = "add " + op.Kind
-		if op.Object != nil {
-			switch name, ok := op.Object.Field("name"); {
-			case name != "":
-				line += " " + name
-			case ok:
-				line += " (named when applied; see the blast radius)"
-			}
-		}
-	}
-	if op.Path != "" {
-		line += " path " + op.Path
-	}
-	var sets []string
-	for _, f := range op.Fields {
-		sets = append(sets, f.Path+"="+f.Value.Text())
-	}
-	if len(sets) > 0 {
-		line += ": " + strings.Join(sets, ", ")
-	}
-	return strings.TrimSpace(line)
 }
