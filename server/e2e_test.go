@@ -193,7 +193,8 @@ func TestUIViewer(t *testing.T) {
 		t.Fatalf("change page: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
 	}
 	page := string(body)
-	mustContain(t, "viewer's change page", page, "PASS", "vic")
+	// The page carries the simulation chart of the change.
+	mustContain(t, "viewer's change page", page, "PASS", "vic", "<svg", "Success rate per entry point")
 	if strings.Contains(page, `name="kind"`) {
 		t.Error("a viewer is offered decision forms")
 	}

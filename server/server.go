@@ -69,6 +69,7 @@ type Server struct {
 	// The web UI's CSRF tokens and sessions (see ui.go).
 	csrf     *webui.CSRF
 	sessions sessions
+	charts   charts // the change page's simulation charts
 }
 
 // New opens the store and River's queue and brings both schemas up to

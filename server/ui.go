@@ -321,8 +321,7 @@ func (s *Server) changePage(w http.ResponseWriter, r *http.Request, u uiUser) {
 	s.render(w, r, http.StatusOK, func(out io.Writer) error { return webui.RenderChange(out, p) })
 }
 
-// changeView is the change page's data. The simulation chart is left out
-// (ChartSVG empty): see docs/serve.md.
+// changeView is the change page's data.
 func (s *Server) changeView(ctx context.Context, c store.ChangeRequest, u uiUser) (webui.ChangePage, error) {
 	ds, err := s.st.Decisions(ctx, c.ID)
 	if err != nil {
@@ -334,6 +333,7 @@ func (s *Server) changeView(ctx context.Context, c store.ChangeRequest, u uiUser
 		return p, nil
 	}
 	p.Report = rep
+	p.ChartSVG = s.chart(c)
 	if p.Status, err = evaluate(ctx, s.st, c, rep, ds, s.cfg.now()); err != nil {
 		return webui.ChangePage{}, err
 	}
