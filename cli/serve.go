@@ -26,7 +26,7 @@ import (
 // The review service's commands: serve, worker, submit, audit, token.
 
 func serviceCmds(e *env) []*cobra.Command {
-	return []*cobra.Command{serveCmd(e), workerCmd(e), submitCmd(e), auditCmd(e), tokenCmd(e)}
+	return []*cobra.Command{serveCmd(e), workerCmd(e), submitCmd(e), auditCmd(e), tokenCmd(e), freezeCmd(e)}
 }
 
 // openServer loads the twin and opens the server's databases.

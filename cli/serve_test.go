@@ -79,3 +79,26 @@ func TestReviewCommands(t *testing.T) {
 		t.Fatalf("serve on a public address: exit %d", code)
 	}
 }
+
+func TestFreezeCommands(t *testing.T) {
+	data := t.TempDir()
+	code, out, errOut := run("freeze", "set", "weekend", "--data", data, "--schedule", "0 22 * * FRI", "--duration", "60h", "--override-groups", "sre-leads")
+	if code != 0 || !strings.Contains(out, "freeze weekend") {
+		t.Fatalf("set: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := run("freeze", "list", "--data", data); code != 0 || !strings.Contains(out, "weekend") || !strings.Contains(out, "sre-leads") {
+		t.Fatalf("list: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := run("freeze", "set", "bad", "--data", data, "--schedule", "nope", "--duration", "1h"); code != 2 || !strings.Contains(errOut, "schedule") {
+		t.Errorf("bad schedule: exit %d, %s", code, errOut)
+	}
+	if code, _, _ := run("freeze", "delete", "weekend", "--data", data); code != 0 {
+		t.Errorf("delete: exit %d", code)
+	}
+	if code, _, errOut := run("freeze", "delete", "weekend", "--data", data); code != 2 || !strings.Contains(errOut, "no freeze window") {
+		t.Errorf("delete again: exit %d, %s", code, errOut)
+	}
+	if code, out, _ := run("audit", "verify", "--data", data); code != 0 || !strings.Contains(out, "intact") {
+		t.Errorf("audit: exit %d, %s", code, out)
+	}
+}
