@@ -139,10 +139,21 @@ func (s *Server) Store() *store.Store { return s.st }
 
 // Start starts processing jobs, and enqueues a job for every request still
 // proposed or verifying (one whose enqueue was lost in a crash between
-// creating it and enqueueing it); River keeps one job per request.
+// creating it and enqueueing it); River keeps one job per request. It also
+// evaluates again every request waiting for approval, so a decision
+// recorded just before a crash still moves its request on.
 func (s *Server) Start(ctx context.Context) error {
 	if err := s.q.start(context.WithoutCancel(ctx)); err != nil {
 		return err
+	}
+	waiting, err := s.st.Changes(ctx, store.NeedsApproval)
+	if err != nil {
+		return err
+	}
+	for _, c := range waiting {
+		if _, _, err := s.advance(ctx, c.ID, "server:restart"); err != nil {
+			return err
+		}
 	}
 	for _, state := range []store.State{store.Proposed, store.Verifying} {
 		cs, err := s.st.Changes(ctx, state)

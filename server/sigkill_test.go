@@ -10,9 +10,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -154,4 +156,145 @@ func TestSIGKILLDuringVerification(t *testing.T) {
 		t.Fatalf("the request was recorded verified %d times, want once", n)
 	}
 	t.Logf("killed mid-verification, verified once after the restart: %v", state)
+}
+
+// TestSIGKILLDuringApproval sends twenty approvals of one request at
+// once, kills the server with SIGKILL while they are in flight, starts it
+// again on the same data directory and checks that nothing was lost or
+// half done: every approval the server acknowledged is recorded, the
+// request's state agrees with its decisions, and the audit log verifies.
+func TestSIGKILLDuringApproval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs it: not in -short")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "preflight")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/preflight").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	data := filepath.Join(dir, "data")
+	tokenFor := func(user, roles string) string {
+		out, err := exec.Command(bin, "token", "create", "--data", data, "--user", user, "--roles", roles).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	author := tokenFor("alice", "author")
+	approvers := make([]string, 20)
+	for i := range approvers {
+		approvers[i] = tokenFor(fmt.Sprintf("approver-%02d", i), "approver")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+	serve := func() *exec.Cmd {
+		t.Helper()
+		cmd := exec.Command(bin, "serve", "--data", data, "--twin", "../examples/shop", "--addr", addr, "--workers", "1")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if resp, err := http.Get(base + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return cmd
+				}
+			}
+		}
+		t.Fatal("the server did not come up")
+		return nil
+	}
+	do := func(token, method, path string, body any) (int, map[string]any, error) {
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, base+path, rd)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out, nil
+	}
+
+	first := serve()
+	_, tw, err := do(author, "GET", "/api/v1/twin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../examples/shop/changes/02-drain-zone-for-maintenance.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, sub, err := do(author, "POST", "/api/v1/changes", Submission{Kind: "file", TwinVersion: tw["version"].(string), Body: string(src)})
+	if err != nil || code >= 300 {
+		t.Fatalf("submit: %d %v %v", code, sub, err)
+	}
+	path := fmt.Sprintf("/api/v1/changes/%d", int64(sub["id"].(float64)))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, c, _ := do(author, "GET", path, nil)
+		if c["state"] == "needs-approval" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not waiting for approval: %v", c["state"])
+		}
+	}
+
+	acked := make([]bool, len(approvers))
+	var wg sync.WaitGroup
+	for i, tok := range approvers {
+		wg.Go(func() {
+			code, _, err := do(tok, "POST", path+"/decisions", DecisionRequest{Kind: "approve", Reason: "looks fine"})
+			acked[i] = err == nil && code < 300
+		})
+	}
+	time.Sleep(15 * time.Millisecond)
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	wg.Wait()
+
+	second := serve()
+	_, c, err := do(author, "GET", path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := map[string]bool{}
+	ds, _ := c["decisions"].([]any)
+	for _, d := range ds {
+		recorded[d.(map[string]any)["user"].(string)] = true
+	}
+	n := 0
+	for i, ok := range acked {
+		if ok {
+			n++
+			if !recorded[fmt.Sprintf("approver-%02d", i)] {
+				t.Errorf("approver-%02d was acknowledged but its approval is lost", i)
+			}
+		}
+	}
+	// One approval is enough for this change: with any recorded, the
+	// request must have moved on; with none, it still waits.
+	if want := map[bool]string{true: "approved", false: "needs-approval"}[len(recorded) > 0]; c["state"] != want {
+		t.Errorf("state %v with %d recorded approvals, want %s", c["state"], len(recorded), want)
+	}
+	second.Process.Signal(syscall.SIGTERM)
+	second.Wait()
+	if out, err := exec.Command(bin, "audit", "verify", "--data", data).CombinedOutput(); err != nil {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	t.Logf("%d of %d approvals acknowledged before the kill, %d recorded; state %v", n, len(approvers), len(recorded), c["state"])
 }
