@@ -31,7 +31,7 @@ func TestSIGKILLDuringVerification(t *testing.T) {
 		t.Skip("builds the binary and runs it: not in -short")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "preflight")
+	bin := buildPreflight(t, dir)
 	run := func(args ...string) string {
 		t.Helper()
 		out, err := exec.Command(bin, args...).Output()
@@ -44,40 +44,14 @@ func TestSIGKILLDuringVerification(t *testing.T) {
 		}
 		return string(out)
 	}
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/preflight").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	twinDir, data := filepath.Join(dir, "twin"), filepath.Join(dir, "data")
 	run("gen", twinDir, "--instances", "6000", "--services", "100")
 	token := strings.TrimSpace(run("token", "create", "--data", data, "--user", "alice", "--roles", "author"))
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	base := "http://" + addr
 	var logs bytes.Buffer
-	serve := func() *exec.Cmd {
-		t.Helper()
-		cmd := exec.Command(bin, "serve", "--data", data, "--twin", twinDir, "--addr", addr, "--workers", "1")
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if resp, err := http.Get(base + "/healthz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return cmd
-				}
-			}
-		}
-		t.Fatalf("the server did not come up:\n%s", logs.String())
-		return nil
-	}
+	serve := func() *exec.Cmd { return startServe(t, bin, data, twinDir, addr, &logs) }
 	call := func(method, path string, body any) map[string]any {
 		t.Helper()
 		var rd io.Reader
@@ -168,10 +142,7 @@ func TestSIGKILLDuringApproval(t *testing.T) {
 		t.Skip("builds the binary and runs it: not in -short")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "preflight")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/preflight").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPreflight(t, dir)
 	data := filepath.Join(dir, "data")
 	tokenFor := func(user, roles string) string {
 		out, err := exec.Command(bin, "token", "create", "--data", data, "--user", user, "--roles", roles).Output()
@@ -185,31 +156,9 @@ func TestSIGKILLDuringApproval(t *testing.T) {
 	for i := range approvers {
 		approvers[i] = tokenFor(fmt.Sprintf("approver-%02d", i), "approver")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	base := "http://" + addr
-	serve := func() *exec.Cmd {
-		t.Helper()
-		cmd := exec.Command(bin, "serve", "--data", data, "--twin", "../examples/shop", "--addr", addr, "--workers", "1")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if resp, err := http.Get(base + "/healthz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return cmd
-				}
-			}
-		}
-		t.Fatal("the server did not come up")
-		return nil
-	}
+	serve := func() *exec.Cmd { return startServe(t, bin, data, "../examples/shop", addr, io.Discard) }
 	do := func(token, method, path string, body any) (int, map[string]any, error) {
 		var rd io.Reader
 		if body != nil {
@@ -297,4 +246,47 @@ func TestSIGKILLDuringApproval(t *testing.T) {
 		t.Fatalf("audit verify: %v\n%s", err, out)
 	}
 	t.Logf("%d of %d approvals acknowledged before the kill, %d recorded; state %v", n, len(approvers), len(recorded), c["state"])
+}
+
+// buildPreflight builds the preflight binary into dir.
+func buildPreflight(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "preflight")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/preflight").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freeAddr is a loopback address with a free port.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs preflight serve as a child process and waits until it
+// answers; logs collects its standard error.
+func startServe(t *testing.T, bin, data, twinDir, addr string, logs io.Writer) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--data", data, "--twin", twinDir, "--addr", addr, "--workers", "1")
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd
+			}
+		}
+	}
+	t.Fatal("the server did not come up")
+	return nil
 }
