@@ -4,6 +4,7 @@
 package change
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -100,7 +101,7 @@ func (v Value) MarshalJSON() ([]byte, error) {
 	if err := yaml.NodeToValue(v.Node, &out); err != nil {
 		return nil, err
 	}
-	return yaml.MarshalContext(nil, out, yaml.JSON())
+	return yaml.MarshalContext(context.Background(), out, yaml.JSON())
 }
 
 // UnmarshalJSON rebuilds a value from the JSON MarshalJSON writes, by

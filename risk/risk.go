@@ -107,9 +107,7 @@ func approvals(in Inputs, tier string, n int, owners bool) Approvals {
 		why = append(why, fmt.Sprintf("%s risk: %d approver(s)", tier, n))
 	}
 	if owners {
-		for _, o := range affectedOwners(in.Result) {
-			ap.Groups = append(ap.Groups, o)
-		}
+		ap.Groups = append(ap.Groups, affectedOwners(in.Result)...)
 		if len(ap.Groups) > 0 {
 			why = append(why, "including an owner of each affected service")
 		}

@@ -132,9 +132,7 @@ type sim struct {
 	applied []appliedChange
 	w       *world
 	st      *state
-	factor  map[string]float64 // by demand; "" for all
 	surges  []surge
-	phase   map[string]int // health-check phase offsets
 	rec     *recorder
 	entries []*entryState // parallel to w.entries
 	pools   []*poolState  // parallel to w.pools
@@ -174,7 +172,7 @@ func Run(s *twin.Snapshot, o Options) (*Result, error) {
 			return nil, fmt.Errorf("%s: event %q multiplies demand %q, but the twin has no demand of that name", ev.Pos, ev.Name, ev.Demand)
 		}
 	}
-	m := &sim{o: o, tick: o.Tick.Seconds(), ticks: int(o.Duration / o.Tick), base: s, st: newState(), factor: map[string]float64{}}
+	m := &sim{o: o, tick: o.Tick.Seconds(), ticks: int(o.Duration / o.Tick), base: s, st: newState()}
 	w, err := build(s, m.tick, m.paths(s))
 	if err != nil {
 		return nil, err

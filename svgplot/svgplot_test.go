@@ -517,7 +517,7 @@ func BenchmarkWrite(b *testing.B) {
 func FuzzWrite(f *testing.F) {
 	f.Add("title", "name<&\"", "%", int64(time.Second), int64(0), 0.0, 100.0, 1.0, 2.0, math.NaN(), 50.0, uint8(3), int64(time.Minute))
 	f.Add("", "", "", int64(1), int64(-5), 0.0, 0.0, math.Inf(1), -1e308, 1e308, 0.0, uint8(40), int64(0))
-	f.Add("t", "\xff\x00", "req/s", int64(time.Hour), int64(math.MaxInt64/4), 1e-300, 2e-300, 1e-310, 5e-324, -0.0, 3.0, uint8(0), int64(math.MinInt64))
+	f.Add("t", "\xff\x00", "req/s", int64(time.Hour), int64(math.MaxInt64/4), 1e-300, 2e-300, 1e-310, 5e-324, math.Copysign(0, -1), 3.0, uint8(0), int64(math.MinInt64))
 	f.Fuzz(func(t *testing.T, title, name, unit string, step, start int64, ymin, ymax, a, b, c, d float64, n uint8, marker int64) {
 		base := []float64{a, b, c, d}
 		vals := make([]float64, int(n))
