@@ -10,6 +10,7 @@ import (
 
 	"github.com/preflight-sh/preflight/capacity"
 	"github.com/preflight-sh/preflight/change"
+	"github.com/preflight-sh/preflight/netdiff"
 	"github.com/preflight-sh/preflight/sitepaths"
 	"github.com/preflight-sh/preflight/twin"
 )
@@ -92,7 +93,15 @@ func (c *Cache) apply(key string, keep []any, compute func() (*twin.Snapshot, er
 // paths returns how the network paths of s, the twin in its current
 // state, are computed: once per cache and state.
 func (m *sim) paths(s *twin.Snapshot) func() (*sitepaths.Paths, error) {
-	key, keep := m.stateKey(len(m.applied) - 1)
+	// Changes that touch no network object leave the paths as they are:
+	// the key names only the base and the changes that can move them.
+	key, keep := fmt.Sprintf("%p", m.base), []any{m.base}
+	for _, a := range m.applied {
+		if touchesNetwork(a.cs) {
+			key += fmt.Sprintf("/%p", a.cs)
+			keep = append(keep, a.cs)
+		}
+	}
 	return func() (*sitepaths.Paths, error) {
 		v, err := m.o.Cache.get("paths "+key, keep, func() (any, error) { return sitepaths.Compute(s) })
 		if err != nil {
@@ -466,6 +475,17 @@ func (m *sim) rebuild(ev Event) error {
 	}
 	m.install(w)
 	return nil
+}
+
+// touchesNetwork reports whether a change can change the network's
+// paths (an operation whose kind it cannot tell counts as one that can).
+func touchesNetwork(cs *change.ChangeSet) bool {
+	for _, op := range cs.Operations {
+		if op.Kind == "" || netdiff.Touches([]string{op.Kind}) {
+			return true
+		}
+	}
+	return false
 }
 
 // stateKey names the twin state after the first n+1 changes in force
