@@ -136,9 +136,10 @@ func (m *sim) outcome(pi int) {
 		return
 	}
 	ps.util = ps.arrivals / c
-	if ps.arrivals != ps.waitFor[0] || c != ps.waitFor[1] {
-		// The M/M/c wait is the costly part of a tick; it only changes
-		// with the load and the capacity.
+	if math.Abs(ps.arrivals-ps.waitFor[0]) > 1e-6*ps.waitFor[0] || ps.waitFor[0] == 0 || c != ps.waitFor[1] {
+		// The M/M/c wait is the costly part of a tick; it is computed
+		// again when the capacity changes or the load moves by more than
+		// one part in a million.
 		servers := max(1, int(math.Round(c*sv.latency)))
 		service := float64(servers) / c
 		ps.wait = service
