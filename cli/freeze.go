@@ -57,12 +57,7 @@ func freezeCmd(e *env) *cobra.Command {
 		Use:   "list --data DIR|postgres://URL",
 		Short: "List the freeze windows and whether one is in force now",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), data)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: withStore(&data, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			ws, err := st.FreezeWindows(cmd.Context())
 			if err != nil {
 				return &exitError{code: ExitInternal, err: fmt.Errorf("preflight: %w", err)}
@@ -85,18 +80,13 @@ func freezeCmd(e *env) *cobra.Command {
 				}
 				return nil
 			})
-		},
+		}),
 	}
 	del := &cobra.Command{
 		Use:   "delete NAME --data DIR|postgres://URL",
 		Short: "Delete a freeze window",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), data)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: withStore(&data, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			if err := st.DeleteFreezeWindow(cmd.Context(), args[0], "cli:freeze-delete"); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return badInput(fmt.Errorf("preflight: no freeze window %q", args[0]))
@@ -104,13 +94,25 @@ func freezeCmd(e *env) *cobra.Command {
 				return &exitError{code: ExitInternal, err: fmt.Errorf("preflight: %w", err)}
 			}
 			return nil
-		},
+		}),
 	}
 	for _, c := range []*cobra.Command{set, list, del} {
 		c.Flags().StringVar(&data, "data", "", "data directory (embedded SQLite) or postgres:// URL")
 		cmd.AddCommand(c)
 	}
 	return cmd
+}
+
+// withStore runs fn with the store named by *data open, and closes it.
+func withStore(data *string, fn func(cmd *cobra.Command, args []string, st *store.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		st, err := openStore(cmd.Context(), *data)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return fn(cmd, args, st)
+	}
 }
 
 // orNoneList joins a list, or says none.

@@ -307,12 +307,7 @@ func auditCmd(e *env) *cobra.Command {
 		Use:   "verify --data DIR|postgres://URL",
 		Short: "Check the audit log's hash chain: exit 0 intact, 1 at the first bad entry",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), data)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: withStore(&data, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			head, err := audit.Verify(cmd.Context(), st.DB())
 			var ce *audit.ChainError
 			if errors.As(err, &ce) {
@@ -325,20 +320,15 @@ func auditCmd(e *env) *cobra.Command {
 				_, err := fmt.Fprintf(w, "audit log intact: %d entries, head %s\n", head.Seq, head.Hash)
 				return err
 			})
-		},
+		}),
 	}
 	export := &cobra.Command{
 		Use:   "export --data DIR|postgres://URL",
 		Short: "Write the audit log as JSON lines",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), data)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: withStore(&data, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			return e.emit(func(w io.Writer) error { return audit.Export(cmd.Context(), st.DB(), w) })
-		},
+		}),
 	}
 	for _, c := range []*cobra.Command{verify, export} {
 		c.Flags().StringVar(&data, "data", "", "data directory (embedded SQLite) or postgres:// URL")
