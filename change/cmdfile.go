@@ -3,11 +3,26 @@ package change
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"os"
 	"strings"
 
 	"github.com/preflight-sh/preflight/twin"
 	"github.com/preflight-sh/preflight/yamldecode"
 )
+
+// Load reads a change from a file: a command file when its name ends in
+// .cmd, else a change file.
+func Load(path string) (*ChangeSet, error) {
+	if !strings.HasSuffix(path, ".cmd") {
+		return LoadFile(path)
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading command file: %w", err)
+	}
+	return ParseCommandFile(path, src)
+}
 
 // ParseCommandFile reads a command file: operator commands, one per line,
 // with blank lines and # comments between them, as an operator would type

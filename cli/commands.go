@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -98,7 +97,7 @@ func (c *changeFlags) load() (*change.ChangeSet, error) {
 	case c.file != "" && c.command != "":
 		return nil, badInput(fmt.Errorf("preflight: give --change FILE or --command \"...\", not both"))
 	case c.file != "":
-		cs, err := loadChangeFile(c.file)
+		cs, err := change.Load(c.file)
 		if err != nil {
 			return nil, badInput(fmt.Errorf("%w\npreflight: the change file %s cannot be used; fix it and run again", err, c.file))
 		}
@@ -111,19 +110,6 @@ func (c *changeFlags) load() (*change.ChangeSet, error) {
 		return &change.ChangeSet{Title: c.command, Source: "command", Operations: ops}, nil
 	}
 	return nil, badInput(fmt.Errorf("preflight: give the change: --change FILE or --command \"...\""))
-}
-
-// loadChangeFile reads a change file, or a command file (.cmd: operator
-// commands, one per line).
-func loadChangeFile(path string) (*change.ChangeSet, error) {
-	if !strings.HasSuffix(path, ".cmd") {
-		return change.LoadFile(path)
-	}
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading command file: %w", err)
-	}
-	return change.ParseCommandFile(path, src)
 }
 
 func runPipeline(e *env, c *changeFlags, twinPath string, run func(string, *twin.Snapshot, *change.ChangeSet) (*check.Report, error)) (*check.Report, error) {

@@ -56,7 +56,7 @@ func LoadScenario(path string) (*Scenario, error) {
 		return nil, fmt.Errorf("reading scenario: %w", err)
 	}
 	return ParseScenario(path, src, func(name string) (*change.ChangeSet, error) {
-		return change.LoadFile(filepath.Join(filepath.Dir(path), name))
+		return change.Load(filepath.Join(filepath.Dir(path), name))
 	})
 }
 
