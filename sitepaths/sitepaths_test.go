@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/preflight-sh/preflight/change"
 	"github.com/preflight-sh/preflight/fwd"
 	"github.com/preflight-sh/preflight/gen"
 	"github.com/preflight-sh/preflight/tracer"
@@ -179,25 +180,22 @@ func (tt *testTwin) load(tb testing.TB) *twin.Snapshot {
 	return s
 }
 
-// withState returns a snapshot in which a link, device or site has the
-// given state.
-func withState(tb testing.TB, s *twin.Snapshot, kind, name string, state twin.State) *twin.Snapshot {
+// down takes objects down the way an operator does, with the command
+// "shutdown KIND NAME" for each target ("link a--b", "site sd").
+func down(tb testing.TB, s *twin.Snapshot, targets ...string) *twin.Snapshot {
 	tb.Helper()
-	var o twin.Object
-	switch obj := s.Get(kind, name).(type) {
-	case *twin.Link:
-		c := *obj
-		c.State, o = state, &c
-	case *twin.Device:
-		c := *obj
-		c.State, o = state, &c
-	case *twin.Site:
-		c := *obj
-		c.State, o = state, &c
-	default:
-		tb.Fatalf("no %s %s", kind, name)
+	for _, target := range targets {
+		ops, err := change.Compile("shutdown " + target)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		res, err := change.Apply(s, &change.ChangeSet{Operations: ops})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s = res.After
 	}
-	return s.Edit([]twin.Object{o}, nil)
+	return s
 }
 
 func TestECMPSplitsEqually(t *testing.T) {
@@ -216,7 +214,7 @@ func TestECMPSplitsEqually(t *testing.T) {
 func TestDownObjectsCarryNothing(t *testing.T) {
 	s := square().load(t)
 	t.Run("link", func(t *testing.T) {
-		r := compute(t, withState(t, s, "Link", "a--b", twin.Down)).Between("sa", "sd")
+		r := compute(t, down(t, s, "link a--b")).Between("sa", "sd")
 		if r.Delivered != 1 {
 			t.Errorf("delivered %v, want 1", r.Delivered)
 		}
@@ -224,17 +222,17 @@ func TestDownObjectsCarryNothing(t *testing.T) {
 		wantShares(t, "devices", r.Devices, map[string]float64{"a": 1, "c": 1, "d": 1})
 	})
 	t.Run("device", func(t *testing.T) {
-		r := compute(t, withState(t, s, "Device", "c", twin.Down)).Between("sa", "sd")
+		r := compute(t, down(t, s, "device c")).Between("sa", "sd")
 		wantShares(t, "links", r.Links, map[string]float64{"a--b": 1, "b--d": 1})
 	})
 	t.Run("destination site", func(t *testing.T) {
-		r := compute(t, withState(t, s, "Site", "sd", twin.Down)).Between("sa", "sd")
+		r := compute(t, down(t, s, "site sd")).Between("sa", "sd")
 		if !r.Modelled || r.Delivered != 0 || len(r.Links) != 0 || !reflect.DeepEqual(r.Example, []string{"a"}) {
 			t.Errorf("%+v: want modelled, nothing delivered, no link crossed, dropped at a", r)
 		}
 	})
 	t.Run("source site", func(t *testing.T) {
-		r := compute(t, withState(t, s, "Site", "sa", twin.Down)).Between("sa", "sd")
+		r := compute(t, down(t, s, "site sa")).Between("sa", "sd")
 		if !r.Modelled || r.Delivered != 0 || len(r.Links) != 0 || len(r.Devices) != 0 {
 			t.Errorf("%+v: want modelled and nothing sent", r)
 		}
@@ -256,7 +254,7 @@ func TestDownObjectsCarryNothing(t *testing.T) {
 		if l, d := used(compute(t, s)); !l || !d {
 			t.Fatalf("before: %s used %v, %s used %v; want both used", link, l, dev, d)
 		}
-		after := compute(t, withState(t, withState(t, s, "Link", link, twin.Down), "Device", dev, twin.Down))
+		after := compute(t, down(t, s, "link "+link, "device "+dev))
 		if l, d := used(after); l || d {
 			t.Errorf("down: %s used %v, %s used %v; want neither", link, l, dev, d)
 		}

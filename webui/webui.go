@@ -421,10 +421,17 @@ type form struct {
 	// Why is why the form is disabled, "" when it is not.
 	Why            string
 	ReasonRequired bool
-	Policies       []string
-	Freezes        []string
-	Durations      []string
-	Danger         bool
+	// Choice is the list the form picks from, if any.
+	Choice *choice
+	Danger bool
+}
+
+// choice is a form's drop-down: a field, its label, the options and the
+// one selected at first.
+type choice struct {
+	Field, Label string
+	Options      []string
+	Selected     string
 }
 
 // decisionKinds are the kinds of decision in the order the forms come.
@@ -452,25 +459,33 @@ func forms(p ChangePage) []form {
 		case approval.KindOverridePolicy:
 			f.Legend, f.Button, f.ReasonRequired = "Override a soft-mandatory policy", "Override policy", true
 			f.Help = "Lets the change through one violated soft-mandatory policy. Hard-mandatory policies can never be overridden."
+			var names []string
 			if p.Report != nil {
 				for _, oc := range p.Report.Policies {
 					if oc.Violated && !oc.Shadow && oc.Enforcement == policy.SoftMandatory && oc.Overridden == nil {
-						f.Policies = append(f.Policies, oc.Policy)
+						names = append(names, oc.Policy)
 					}
 				}
 			}
-			if len(f.Policies) == 0 && f.Why == "" {
+			if len(names) > 0 {
+				f.Choice = &choice{Field: "policy", Label: "Policy", Options: names}
+			}
+			if len(names) == 0 && f.Why == "" {
 				f.Why = "no soft-mandatory policy is violated: there is nothing to override"
 			}
 		case approval.KindOverrideFreeze:
 			f.Legend, f.Button, f.ReasonRequired = "Override a freeze", "Override freeze", true
 			f.Help = "Lets the change through a freeze in force; only members of the freeze's override groups may."
+			var names []string
 			for _, af := range p.Status.Freezes {
 				if af.Override == nil {
-					f.Freezes = append(f.Freezes, af.Name)
+					names = append(names, af.Name)
 				}
 			}
-			if len(f.Freezes) == 0 && f.Why == "" {
+			if len(names) > 0 {
+				f.Choice = &choice{Field: "freeze", Label: "Freeze", Options: names}
+			}
+			if len(names) == 0 && f.Why == "" {
 				f.Why = "no freeze is in force without an override"
 			}
 		case approval.KindAcceptUnknown:
@@ -482,7 +497,7 @@ func forms(p ChangePage) []form {
 		case approval.KindBreakGlass:
 			f.Legend, f.Button, f.ReasonRequired, f.Danger = "Break glass", "Break glass", true, true
 			f.Help = "Replaces the approvals (not the policies or freezes) for a limited time, is recorded, and calls for a post-review."
-			f.Durations = BreakGlassDurations
+			f.Choice = &choice{Field: "duration", Label: "Lasts", Options: BreakGlassDurations, Selected: "1h"}
 		}
 		out = append(out, f)
 	}
